@@ -1,0 +1,43 @@
+# Every target bootstraps .venv from pyproject.toml by itself: on a fresh machine
+# `make run` and `make test` are the only commands a user types.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run demo test lint bench worker clean venv
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/taskrunner run
+
+demo: $(STAMP)
+	$(BIN)/taskrunner demo
+
+worker: $(STAMP)
+	$(BIN)/python worker.py
+
+# pytest's exit code 5 means "no tests collected": that is a failure here too,
+# since `make test` must run every test. tests/run.py exits before interpreter
+# teardown (temporalio sdk-python #300).
+test: $(STAMP)
+	$(BIN)/python tests/run.py $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

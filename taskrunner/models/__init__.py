@@ -1,0 +1,1 @@
+"""Pydantic models passed in and out of workflows and activities."""

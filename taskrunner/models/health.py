@@ -1,0 +1,63 @@
+"""Inputs and results of the health monitor."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class HealthCheckInput(BaseModel):
+    """Input of HealthMonitorWorkflow. Thresholds come from the worker's settings."""
+
+    notify: bool = True
+
+
+class Metric(BaseModel):
+    name: str
+    value: float
+    threshold: float | None = None
+    unit: str = "%"
+
+    @property
+    def breached(self) -> bool:
+        return self.threshold is not None and self.value >= self.threshold
+
+
+class SystemMetrics(BaseModel):
+    cpu: Metric
+    memory: Metric
+    disk: Metric
+    response_time_ms: float | None = None
+    response_error: str | None = None
+
+    def breaches(self) -> list[Metric]:
+        return [m for m in (self.cpu, self.memory, self.disk) if m.breached]
+
+
+class ServiceStatus(BaseModel):
+    name: str
+    kind: str
+    up: bool
+    latency_ms: float
+    detail: str | None = None
+    """Why it is down (or a short note when up)."""
+
+
+class ServiceReport(BaseModel):
+    services: list[ServiceStatus] = Field(default_factory=list)
+
+    @property
+    def all_up(self) -> bool:
+        return all(s.up for s in self.services)
+
+    def down(self) -> list[ServiceStatus]:
+        return [s for s in self.services if not s.up]
+
+
+class HealthReport(BaseModel):
+    healthy: bool
+    all_up: bool
+    metrics: SystemMetrics
+    services: list[ServiceStatus]
+    alerted: bool
+    alert_message: str | None = None
+    checked_at: str

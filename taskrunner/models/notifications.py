@@ -1,0 +1,40 @@
+"""What a workflow says happened; which channels hear it is a setting."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Priority(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self)
+
+
+class Notification(BaseModel):
+    message: str
+    priority: Priority = Priority.INFO
+    source: str = Field(description="The workflow (or schedule) that sent it, e.g. health-monitor")
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChannelResult(BaseModel):
+    channel: str
+    delivered: bool
+    error: str | None = None
+
+
+class DeliveryReport(BaseModel):
+    delivered: bool
+    """True when at least one channel that wanted this notification received it."""
+    channels: list[ChannelResult] = Field(default_factory=list)
+    suppressed: bool = False

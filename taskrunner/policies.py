@@ -1,0 +1,27 @@
+"""Retry policies and timeouts shared by workflows (one constant, reused)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+DEFAULT_ATTEMPTS = 3
+"""Attempts before a step is given up (the seed's limit of 3)."""
+
+DEFAULT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=DEFAULT_ATTEMPTS,
+    non_retryable_error_types=["InvalidTaskData", "UnknownTaskType", "ConfigurationError"],
+)
+"""Exponential backoff, 3 attempts, bad data never retried."""
+
+NOTIFY_TIMEOUT = timedelta(seconds=60)
+"""Start-to-close of one send_notification attempt (it tries every channel)."""
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=1)
+"""The activity retries failed channels itself; a Temporal retry would resend to all."""
+
+PROBE_TIMEOUT = timedelta(seconds=120)
+"""Upper bound of one health activity (each probe also has its own timeout)."""

@@ -1,0 +1,188 @@
+"""Every knob of the runner in one pydantic-settings object.
+
+Values come from (highest first) environment variables prefixed ``TASKRUNNER_``
+(nested with ``__``, e.g. ``TASKRUNNER_HEALTH__CPU_THRESHOLD=80``), then a TOML
+file (``TASKRUNNER_CONFIG`` or ``./taskrunner.toml`` when present), then the
+defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from taskrunner.errors import ConfigError
+
+CONFIG_FILE_ENV = "TASKRUNNER_CONFIG"
+"""Environment variable naming the TOML settings file."""
+DEFAULT_CONFIG_FILE = Path("taskrunner.toml")
+"""Settings file read from the working directory when present."""
+DEFAULT_THRESHOLD = 90.0
+"""CPU, memory and disk percentage at or above which the system is unhealthy (the seed's 90)."""
+
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+def validate_timezone(name: str) -> str:
+    """Return ``name`` when it is a known IANA zone, else raise ValueError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)"
+        ) from None
+    return name
+
+
+class _Probe(BaseModel):
+    name: str = Field(min_length=1)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+
+
+class TcpProbe(_Probe):
+    kind: Literal["tcp"] = "tcp"
+    host: str
+    port: int = Field(ge=1, le=65535)
+
+
+class HttpProbe(_Probe):
+    kind: Literal["http"] = "http"
+    url: str = Field(pattern=r"^https?://")
+    expected_status: int = Field(default=200, ge=100, le=599)
+
+
+class PostgresProbe(_Probe):
+    kind: Literal["postgres"] = "postgres"
+    dsn: str
+
+
+class RedisProbe(_Probe):
+    kind: Literal["redis"] = "redis"
+    url: str = Field(pattern=r"^rediss?://")
+
+
+class AmqpProbe(_Probe):
+    kind: Literal["amqp"] = "amqp"
+    url: str = Field(pattern=r"^amqps?://")
+
+
+class DockerProbe(_Probe):
+    kind: Literal["docker"] = "docker"
+    container: str
+    docker_host: str | None = None
+    """Docker engine URL; the environment's DOCKER_HOST (or the local socket) when unset."""
+
+
+ProbeSpec = Annotated[
+    TcpProbe | HttpProbe | PostgresProbe | RedisProbe | AmqpProbe | DockerProbe,
+    Field(discriminator="kind"),
+]
+
+
+class HealthSettings(BaseModel):
+    cpu_threshold: Percent = DEFAULT_THRESHOLD
+    memory_threshold: Percent = DEFAULT_THRESHOLD
+    disk_threshold: Percent = DEFAULT_THRESHOLD
+    disk_path: Path = Path("/")
+    api_url: str | None = Field(default=None, pattern=r"^https?://")
+    """URL whose response time is reported as the ``responseTime`` metric."""
+    api_timeout_seconds: float = Field(default=5.0, gt=0)
+    cpu_sample_seconds: float = Field(default=0.5, gt=0, le=10)
+    probes: list[ProbeSpec] = Field(default_factory=list)
+
+    @field_validator("probes")
+    @classmethod
+    def _unique_names(cls, probes: list[Any]) -> list[Any]:
+        names = [p.name for p in probes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"probe names must be unique, repeated: {', '.join(dupes)}")
+        return probes
+
+
+class Settings(BaseSettings):
+    """The runner's settings. See the README's settings table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TASKRUNNER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    task_queue: str = Field(default="taskrunner", min_length=1)
+    """Temporal task queue the worker polls."""
+    data_dir: Path = Path(".taskrunner")
+    """Where the embedded server's SQLite file, outbox, reports and backups live."""
+    server_port: int = Field(default=7233, ge=1, le=65535)
+    """gRPC port of the embedded dev server."""
+    ui_port: int = Field(default=8233, ge=1, le=65535)
+    """Web UI port of the embedded dev server."""
+    namespace: str = "default"
+    """Namespace used with the embedded server (TEMPORAL_NAMESPACE wins for a remote one)."""
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    timezone: str = "UTC"
+    """IANA time zone for schedules and the maintenance window."""
+    health: HealthSettings = Field(default_factory=HealthSettings)
+
+    _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = config_file_path()
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def config_file_path() -> Path | None:
+    """The TOML file to read, or None. A named file that does not exist is an error."""
+    named = os.environ.get(CONFIG_FILE_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"settings file {path} ({CONFIG_FILE_ENV}) does not exist")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings, turning any invalid value into a one-line ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err)) from None
+    except ValueError as err:  # e.g. a TOML syntax error
+        raise ConfigError(f"cannot read settings: {err}".splitlines()[0]) from None
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line naming the first bad setting (as its environment variable) and why."""
+    first = err.errors()[0]
+    loc = [str(part) for part in first["loc"] if not isinstance(part, int)]
+    loc = [
+        part for part in loc if part not in {"tcp", "http", "postgres", "redis", "amqp", "docker"}
+    ]
+    env_name = "TASKRUNNER_" + "__".join(loc).upper() if loc else "settings"
+    value = first.get("input")
+    shown = f" (got {value!r})" if value is not None and not isinstance(value, dict | list) else ""
+    more = f"; and {err.error_count() - 1} more problem(s)" if err.error_count() > 1 else ""
+    return f"invalid setting {env_name}{shown}: {first['msg']}{more}"

@@ -1,0 +1,31 @@
+"""Shared test helpers: free ports, local peers, eventually-assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def assert_eventually(
+    check: Callable[[], Awaitable[T]], timeout: float = 30.0, interval: float = 0.1
+) -> T:
+    """Await ``check`` until it stops raising AssertionError (or the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(interval)

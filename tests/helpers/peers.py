@@ -1,0 +1,61 @@
+"""Real local peers started by tests: a TCP listener and an HTTP server."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpPeer:
+    url: str
+    requests: list[Recorded] = field(default_factory=list)
+    routes: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    """path -> (status, body) for GET; unknown paths answer 200 ``ok``."""
+
+
+@contextlib.contextmanager
+def http_peer() -> Iterator[HttpPeer]:
+    """A threaded HTTP server on a free port that records every request."""
+    peer = HttpPeer(url="")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            peer.requests.append(Recorded(self.path, dict(self.headers.items()), body))
+            status, payload = peer.routes.get(self.path, (200, b"ok"))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    peer.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield peer
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,140 @@
+"""The CLI as users run it: real subprocesses, one-line errors, real exit codes."""
+
+from __future__ import annotations
+
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from taskrunner.devserver import DevServer
+from tests.helpers import free_port
+from tests.helpers.cli import popen_cli, run_cli
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for command in ["run", "worker", "health"]:
+        result = run_cli(command, "--help", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "usage: taskrunner" in result.stdout
+
+
+def test_bad_setting_gives_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run_cli("health", cwd=tmp_path, TASKRUNNER_HEALTH__CPU_THRESHOLD="lots")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: invalid setting TASKRUNNER_HEALTH__CPU_THRESHOLD (got 'lots'): "
+        "Input should be a valid number, unable to parse string as a number"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_temporal_address_gives_one_line(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    result = run_cli("health", cwd=tmp_path, TEMPORAL_ADDRESS=address)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: cannot reach Temporal at {address} (")
+    assert "TEMPORAL_ADDRESS" in lines[0]
+
+
+def test_hanging_temporal_address_times_out_with_one_line(tmp_path: Path) -> None:
+    # A listener that never speaks gRPC: connect must give up, not hang.
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+        result = run_cli(
+            "health", cwd=tmp_path, TEMPORAL_ADDRESS=address, TASKRUNNER_CONNECT_TIMEOUT_SECONDS="2"
+        )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"cannot reach Temporal at {address}" in result.stderr
+
+
+def test_health_command_prints_the_seed_report(tmp_path: Path, dev_server: DevServer) -> None:
+    result = run_cli(
+        "health",
+        cwd=tmp_path,
+        TEMPORAL_ADDRESS=dev_server.address,
+        TASKRUNNER_TASK_QUEUE=f"cli-{free_port()}",
+        TASKRUNNER_HEALTH__PROBES='[{"kind": "redis", "name": "cache", "url": "redis://127.0.0.1:6379"}]',
+    )
+    out = result.stdout
+    assert "System Health: " in out
+    assert "Metrics: { cpu: " in out and "disk: " in out
+    assert "Services: ✓ All up" in out
+    assert "Status: { cache: 'up' }" in out
+    healthy = "System Health: ✓ Healthy" in out
+    assert result.returncode == (0 if healthy else 1), result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _start_run(tmp_path: Path, port: int, ui_port: int) -> tuple[object, str]:
+    proc = popen_cli(
+        "run",
+        cwd=tmp_path,
+        TASKRUNNER_SERVER_PORT=str(port),
+        TASKRUNNER_UI_PORT=str(ui_port),
+        TASKRUNNER_TASK_QUEUE=f"run-{port}",
+    )
+    assert proc.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 90
+    while "Press Ctrl-C" not in seen:
+        line = proc.stdout.readline()
+        if not line or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(
+                f"taskrunner run did not start: {seen}{proc.stderr.read() if proc.stderr else ''}"
+            )
+        seen += line
+    return proc, seen
+
+
+def test_run_serves_the_ui_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
+    port, ui_port = free_port(), free_port()
+    proc, banner = _start_run(tmp_path, port, ui_port)
+    assert isinstance(proc, __import__("subprocess").Popen)
+    assert f"Web UI:     http://127.0.0.1:{ui_port}" in banner
+    children = _children(proc.pid)
+    assert children, "the embedded server should be a child process"
+    with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/", timeout=10) as page:
+        assert page.status == 200
+    assert (tmp_path / ".taskrunner" / "temporal.db").is_file()
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 0
+    time.sleep(0.5)
+    assert not [
+        pid
+        for pid in children
+        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
+
+
+async def test_restart_keeps_earlier_history(tmp_path: Path) -> None:
+    """The embedded server's SQLite file keeps workflows across restarts."""
+    from temporalio.client import Client
+
+    port = free_port()
+    data = tmp_path / "data"
+    with DevServer(data, port=port, ui_port=None):
+        client = await Client.connect(f"127.0.0.1:{port}")
+        await client.start_workflow("NoSuchWorkflow", id="kept-across-restart", task_queue="nobody")
+    with DevServer(data, port=port, ui_port=None):
+        client = await Client.connect(f"127.0.0.1:{port}")
+        description = await client.get_workflow_handle("kept-across-restart").describe()
+    assert description.workflow_type == "NoSuchWorkflow"

@@ -1,0 +1,108 @@
+"""HealthMonitorWorkflow in the time-skipping environment, with real metrics and probes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+
+from taskrunner.models.health import HealthCheckInput, HealthReport
+from tests.helpers import free_port
+from workflows.health import HealthMonitorWorkflow
+
+
+async def run_health(client: Client, make_worker: Any, settings: Any) -> HealthReport:
+    async with make_worker(client, settings):
+        return await client.execute_workflow(
+            HealthMonitorWorkflow.run,
+            HealthCheckInput(),
+            id=f"health-{uuid.uuid4()}",
+            task_queue=settings.task_queue,
+        )
+
+
+@pytest.fixture
+async def listener() -> Any:
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+
+
+async def test_health_alerts_when_a_threshold_is_crossed(
+    client: Client, make_worker: Any, make_settings: Any, capsys: Any
+) -> None:
+    settings = make_settings(health={"memory_threshold": 0})
+    report = await run_health(client, make_worker, settings)
+    assert not report.healthy
+    assert report.alerted
+    assert report.alert_message is not None
+    assert "- System metrics above threshold" in report.alert_message
+    assert f"Memory: {report.metrics.memory.value:.1f}% (threshold 0%)" in report.alert_message
+    assert "📧 [CRITICAL] System health alert:" in capsys.readouterr().out
+
+
+async def test_health_alerts_when_a_service_is_down(
+    client: Client, make_worker: Any, make_settings: Any, capsys: Any, listener: int
+) -> None:
+    closed = free_port()
+    probes = [
+        {"kind": "tcp", "name": "api", "host": "127.0.0.1", "port": listener},
+        {"kind": "tcp", "name": "cache", "host": "127.0.0.1", "port": closed},
+    ]
+    settings = make_settings(
+        health={
+            "cpu_threshold": 100,
+            "memory_threshold": 100,
+            "disk_threshold": 100,
+            "probes": probes,
+        }
+    )
+    report = await run_health(client, make_worker, settings)
+    assert report.healthy
+    assert not report.all_up
+    assert report.alerted
+    assert report.alert_message is not None
+    assert "- Some services are down:" in report.alert_message
+    assert "cache: DOWN" in report.alert_message
+    assert "api: DOWN" not in report.alert_message
+    assert "System metrics above threshold" not in report.alert_message
+    assert "📧 [CRITICAL]" in capsys.readouterr().out
+
+
+async def test_health_does_not_alert_when_all_is_well(
+    client: Client, make_worker: Any, make_settings: Any, capsys: Any, listener: int
+) -> None:
+    probes = [
+        {"kind": "tcp", "name": "api", "host": "127.0.0.1", "port": listener},
+        {"kind": "redis", "name": "cache", "url": "redis://127.0.0.1:6379/0"},
+    ]
+    settings = make_settings(
+        health={
+            "cpu_threshold": 100,
+            "memory_threshold": 100,
+            "disk_threshold": 100,
+            "probes": probes,
+        }
+    )
+    report = await run_health(client, make_worker, settings)
+    assert report.healthy and report.all_up
+    assert not report.alerted and report.alert_message is None
+    assert [s.name for s in report.services] == ["api", "cache"]
+    assert 0 <= report.metrics.disk.value <= 100
+    assert "📧" not in capsys.readouterr().out
+
+
+async def test_health_measures_the_api_response_time(
+    client: Client, make_worker: Any, make_settings: Any
+) -> None:
+    from tests.helpers.peers import http_peer
+
+    with http_peer() as peer:
+        settings = make_settings(health={"api_url": f"{peer.url}/ping"})
+        report = await run_health(client, make_worker, settings)
+    assert report.metrics.response_time_ms is not None
+    assert report.metrics.response_time_ms > 0
+    assert [r.path for r in peer.requests] == ["/ping"]

@@ -1,0 +1,73 @@
+"""Entry point of the worker: builds clients and activities, registers everything, runs.
+
+Run it on as many machines as you like against one Temporal cluster:
+``TEMPORAL_ADDRESS=host:7233 python worker.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.monitoring import MonitoringActivities
+from activities.notifications import NotificationActivities
+from taskrunner.settings import Settings
+from workflows.health import HealthMonitorWorkflow
+
+WORKFLOWS: list[type] = [HealthMonitorWorkflow]
+"""Every workflow the runner executes."""
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+"""In-flight activities get this long to finish on SIGINT/SIGTERM before cancellation."""
+
+# Models and settings are plain data: share them with the sandbox instead of
+# re-importing them for every workflow run.
+_SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "taskrunner", "pydantic", "pydantic_core", "activities"
+    )
+)
+
+
+def build_activities(settings: Settings) -> list[Any]:
+    """Activity callables bound to the instances (and clients) they need."""
+    monitoring = MonitoringActivities(settings.health)
+    notifications = NotificationActivities()
+    return [
+        monitoring.collect_system_metrics,
+        monitoring.check_services,
+        notifications.send_notification,
+    ]
+
+
+def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
+    """The worker that runs every workflow and activity of the runner."""
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings),
+        workflow_runner=_SANDBOX,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def run_worker(settings: Settings, client: Client, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set, then shut down gracefully."""
+    async with build_worker(client, settings):
+        await stop.wait()
+
+
+def main() -> None:
+    from taskrunner.cli import main as cli_main
+
+    cli_main(["worker"])
+
+
+if __name__ == "__main__":
+    main()
