@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -110,6 +110,41 @@ class HealthSettings(BaseModel):
         return probes
 
 
+class SmtpSettings(BaseModel):
+    """An SMTP server, shared by the email task and the email notification channel.
+
+    The password is never a setting value: it is read at send time from the
+    environment variable named by ``password_env``, so it never enters workflow
+    inputs, results or history.
+    """
+
+    host: str | None = None
+    """None: no SMTP server; the email task writes .eml files into the outbox instead."""
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str | None = None
+    password_env: str = "TASKRUNNER_SMTP_PASSWORD"
+    from_address: str = "taskrunner@localhost"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class DatabaseTarget(BaseModel):
+    """A database the runner works on: a SQLite file or a PostgreSQL DSN."""
+
+    name: str = Field(default="app", min_length=1)
+    kind: Literal["sqlite", "postgres"] = "sqlite"
+    path: Path | None = None
+    """SQLite file; None means ``<data_dir>/app.db``."""
+    dsn: str | None = None
+    """PostgreSQL connection string (kind = postgres)."""
+
+    @model_validator(mode="after")
+    def _where(self) -> DatabaseTarget:
+        if self.kind == "postgres" and not self.dsn:
+            raise ValueError(f"database {self.name!r} is postgres but has no dsn")
+        return self
+
+
 class Settings(BaseSettings):
     """The runner's settings. See the README's settings table."""
 
@@ -134,8 +169,27 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     """IANA time zone for schedules and the maintenance window."""
     health: HealthSettings = Field(default_factory=HealthSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    database: DatabaseTarget = Field(default_factory=DatabaseTarget)
+    """The application database the report and dataSync tasks use."""
 
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
+
+    def sqlite_path(self, target: DatabaseTarget) -> Path:
+        """Where a SQLite target's file is (its default lives in the data directory)."""
+        return target.path if target.path is not None else self.data_dir / "app.db"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.data_dir / "backups"
 
     @classmethod
     def settings_customise_sources(
