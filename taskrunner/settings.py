@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from taskrunner.cron import validate_cron
 from taskrunner.errors import ConfigError
 
 CONFIG_FILE_ENV = "TASKRUNNER_CONFIG"
@@ -145,6 +146,36 @@ class DatabaseTarget(BaseModel):
         return self
 
 
+class ScheduleSettings(BaseModel):
+    """Overrides for one declared schedule (see taskrunner/schedules.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: list[str] | None = None
+    """Cron expressions replacing the declared ones (None keeps the declaration's)."""
+    paused: bool = False
+    """Create the schedule paused."""
+    enabled: bool = True
+    """False: `schedules apply` deletes it (or never creates it)."""
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, crons: list[str] | None) -> list[str] | None:
+        if crons is not None and not crons:
+            raise ValueError("give at least one cron expression, or leave cron unset")
+        return [validate_cron(c) for c in crons] if crons else crons
+
+
+class SchedulesSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id_prefix: str = ""
+    """Prefix of schedule ids, to run several independent runners in one namespace."""
+    health_monitor: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    task_processor: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    maintenance: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+
 class Settings(BaseSettings):
     """The runner's settings. See the README's settings table."""
 
@@ -172,6 +203,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     database: DatabaseTarget = Field(default_factory=DatabaseTarget)
     """The application database the report and dataSync tasks use."""
+    schedules: SchedulesSettings = Field(default_factory=SchedulesSettings)
 
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
 
