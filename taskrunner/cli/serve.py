@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
+from taskrunner import schedule_ops
 from taskrunner.cli.session import stop_event, temporal_session
 from taskrunner.client import connect
 from taskrunner.settings import Settings
@@ -31,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_event()
     async with temporal_session(settings) as session:
+        applied = await schedule_ops.apply_schedules(session.client, settings)
         print(RULE)
         print("SCHEDULED TASK RUNNER")
         print(RULE)
@@ -40,6 +42,15 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Web UI:     {session.ui_url}")
         print(f"Task queue: {settings.task_queue}")
         print(f"Data dir:   {settings.data_dir.resolve()}")
+        print(f"Schedules ({settings.timezone}):")
+        for result in applied:
+            if result.action == "deleted":
+                print(f"  {result.name:<16} deleted (no longer declared)")
+                continue
+            view = await schedule_ops.view(session.client, settings, result.name, next_count=1)
+            next_run = view.next_runs[0].strftime("%Y-%m-%d %H:%M %Z") if view.next_runs else "-"
+            state = "PAUSED" if view.paused else f"next run {next_run}"
+            print(f"  {view.name:<16} {' | '.join(view.cron):<24} {state}")
         print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
         print("Stopping...", flush=True)
