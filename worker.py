@@ -25,13 +25,18 @@ WORKFLOWS: list[type] = [HealthMonitorWorkflow]
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 """In-flight activities get this long to finish on SIGINT/SIGTERM before cancellation."""
 
-# Models and settings are plain data: share them with the sandbox instead of
-# re-importing them for every workflow run.
-_SANDBOX = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "taskrunner", "pydantic", "pydantic_core", "activities"
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with models and settings passed through.
+
+    They are plain data: sharing them with the sandbox avoids re-importing them for
+    every workflow run.
+    """
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "taskrunner", "pydantic", "pydantic_core", "activities"
+        )
     )
-)
 
 
 def build_activities(settings: Settings) -> list[Any]:
@@ -52,7 +57,7 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(settings),
-        workflow_runner=_SANDBOX,
+        workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
 

@@ -1,0 +1,35 @@
+"""Replay recorded histories: a non-deterministic change to workflow code fails here.
+
+Re-record after an intended change with ``.venv/bin/python -m tests.histories.record``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.histories.scenarios import SCENARIOS
+from worker import WORKFLOWS, workflow_runner
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def test_every_scenario_has_a_recorded_history() -> None:
+    recorded = {p.stem for p in HISTORIES.glob("*.json")}
+    assert recorded == set(SCENARIOS), "run: .venv/bin/python -m tests.histories.record"
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_recorded_history_replays(name: str) -> None:
+    path = HISTORIES / f"{name}.json"
+    history = WorkflowHistory.from_json(f"replay-{name}", path.read_text())
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+    await replayer.replay_workflow(history)
