@@ -16,7 +16,7 @@ from tests.helpers.cli import popen_cli, run_cli
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:
-    for command in ["run", "worker", "health"]:
+    for command in ["run", "worker", "health", "schedules"]:
         result = run_cli(command, "--help", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "usage: taskrunner" in result.stdout
@@ -138,3 +138,80 @@ async def test_restart_keeps_earlier_history(tmp_path: Path) -> None:
         client = await Client.connect(f"127.0.0.1:{port}")
         description = await client.get_workflow_handle("kept-across-restart").describe()
     assert description.workflow_type == "NoSuchWorkflow"
+
+
+def test_broken_settings_file_gives_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "taskrunner.toml"
+    config.write_text("[health\ncpu_threshold = 80\n")
+    result = run_cli("health", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot read settings"), result.stderr
+
+
+def test_invalid_cron_setting_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    # No server runs on this port: the cron error must come first, from the settings.
+    result = run_cli(
+        "schedules",
+        "apply",
+        cwd=tmp_path,
+        TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        TASKRUNNER_SCHEDULES__MAINTENANCE__CRON='["0 2 * * 8"]',
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: invalid setting TASKRUNNER_SCHEDULES__MAINTENANCE__CRON: "
+        "Value error, invalid cron '0 2 * * 8': day of week '8' is out of range 0-7"
+    ]
+
+
+def test_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    result = run_cli("schedules", "apply", cwd=tmp_path, TASKRUNNER_TIMEZONE="Europe/Berlinn")
+    assert result.returncode == 2
+    assert "unknown time zone 'Europe/Berlinn'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_schedule_name_gives_one_line(tmp_path: Path, dev_server: DevServer) -> None:
+    result = run_cli(
+        "schedules", "trigger", "nightly", cwd=tmp_path, TEMPORAL_ADDRESS=dev_server.address
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "error: unknown schedule 'nightly'; known schedules: health-monitor"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_schedules_apply_and_list_from_the_cli(tmp_path: Path, dev_server: DevServer) -> None:
+    env = {
+        "TEMPORAL_ADDRESS": dev_server.address,
+        "TASKRUNNER_SCHEDULES__ID_PREFIX": f"cli{free_port()}-",
+        "TASKRUNNER_TIMEZONE": "America/New_York",
+    }
+    applied = run_cli("schedules", "apply", cwd=tmp_path, **env)
+    assert applied.returncode == 0, applied.stderr
+    assert "created" in applied.stdout
+    again = run_cli("schedules", "apply", cwd=tmp_path, **env)
+    assert again.returncode == 0 and "created" not in again.stdout
+    listed = run_cli("schedules", "list", cwd=tmp_path, **env)
+    assert listed.returncode == 0, listed.stderr
+    assert "health-monitor  [active]" in listed.stdout
+    assert "*/5 * * * *  (America/New_York)" in listed.stdout
+    assert "next runs: " in listed.stdout and ("EST" in listed.stdout or "EDT" in listed.stdout)
+    bad = run_cli(
+        "schedules",
+        "backfill",
+        "health-monitor",
+        "--start",
+        "yesterday",
+        "--end",
+        "now",
+        cwd=tmp_path,
+        **env,
+    )
+    assert bad.returncode == 2
+    assert (
+        bad.stderr.strip()
+        == "error: --start 'yesterday' is not an ISO time such as 2026-03-29T00:00"
+    )
