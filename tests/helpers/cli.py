@@ -16,16 +16,18 @@ def cli_env(**env: str) -> dict[str, str]:
     return {**clean, **env}
 
 
-def run_cli(
-    *args: str, cwd: Path, timeout: float = 120, **env: str
-) -> subprocess.CompletedProcess[str]:
+CLI_TIMEOUT = 180.0
+"""Upper bound of one CLI run in a test."""
+
+
+def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "starter.py"), *args],
         cwd=cwd,
         env=cli_env(**env),
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=CLI_TIMEOUT,
     )
 
 
