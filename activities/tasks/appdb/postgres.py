@@ -50,6 +50,8 @@ class PostgresSession(DbSession):
             self._conn = psycopg.connect(
                 dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=True
             )
+            # Timestamps come back in UTC whatever the server's default zone is.
+            self._conn.execute("SET TIME ZONE 'UTC'")
 
     def query(self, sql: str, params: dict[str, Any], max_rows: int) -> QueryResult:
         with _translated("report query failed"), self._conn.transaction():
