@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.monitoring import MonitoringActivities
 from activities.notifications import NotificationActivities
+from activities.tasks import DataSyncTask, EmailTask, ReportTask
 from taskrunner.settings import Settings
 from workflows.health import HealthMonitorWorkflow
 
@@ -47,6 +48,10 @@ def build_activities(settings: Settings) -> list[Any]:
         monitoring.collect_system_metrics,
         monitoring.check_services,
         notifications.send_notification,
+        # The task types (taskrunner/task_types.py names these activities).
+        EmailTask(settings).task_email,
+        ReportTask(settings).task_report,
+        DataSyncTask(settings).task_data_sync,
     ]
 
 

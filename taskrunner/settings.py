@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from taskrunner.cron import validate_cron
 from taskrunner.errors import ConfigError
+from taskrunner.reports import Reports, default_reports
 
 CONFIG_FILE_ENV = "TASKRUNNER_CONFIG"
 """Environment variable naming the TOML settings file."""
@@ -129,6 +130,17 @@ class SmtpSettings(BaseModel):
     timeout_seconds: float = Field(default=30.0, gt=0)
 
 
+class DataSyncSettings(BaseModel):
+    """How the dataSync task reads its source and writes the destination."""
+
+    http_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Connect/read timeout of one HTTP(S) source request."""
+    max_source_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    """A source larger than this is refused (it would be held in memory)."""
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    """Records upserted (and committed) per batch; the activity heartbeats after each."""
+
+
 class DatabaseTarget(BaseModel):
     """A database the runner works on: a SQLite file or a PostgreSQL DSN."""
 
@@ -200,6 +212,9 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     """IANA time zone for schedules and the maintenance window."""
     health: HealthSettings = Field(default_factory=HealthSettings)
+    reports: Reports = Field(default_factory=default_reports)
+    """Reports the report task can run, by name (the built-in ``sales`` is always there)."""
+    data_sync: DataSyncSettings = Field(default_factory=DataSyncSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     database: DatabaseTarget = Field(default_factory=DatabaseTarget)
     """The application database the report and dataSync tasks use."""

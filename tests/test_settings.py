@@ -86,3 +86,26 @@ def test_duplicate_probe_names_are_refused() -> None:
     probe = {"kind": "tcp", "name": "db", "host": "h", "port": 1}
     with pytest.raises(ConfigError, match="repeated: db"):
         load_settings(health={"probes": [probe, probe]})
+
+
+def test_declared_reports_are_added_to_the_built_in_sales_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "runner.toml"
+    config.write_text(
+        '[reports.signups]\ntitle = "Signups"\n'
+        'sql = "SELECT day, count(*) FROM signups WHERE day >= :start GROUP BY day"\n'
+    )
+    monkeypatch.setenv("TASKRUNNER_CONFIG", str(config))
+    settings = load_settings()
+    assert sorted(settings.reports) == ["sales", "signups"]
+    assert settings.reports["signups"].title == "Signups"
+    assert settings.reports["sales"].seed_table == "sales"
+
+
+def test_a_bad_report_declaration_is_one_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(reports={"bad name!": {"title": "x", "sql": "SELECT 1"}})
+    assert "TASKRUNNER_REPORTS" in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(ConfigError, match="TASKRUNNER_REPORTS__SIGNUPS__SQL"):
+        load_settings(reports={"signups": {"title": "x"}})

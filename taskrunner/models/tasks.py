@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Payload(BaseModel):
@@ -20,7 +20,9 @@ class EmailPayload(_Payload):
 
 class ReportPayload(_Payload):
     report_type: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    """Name of a report declared in settings (``reports``), e.g. ``sales``."""
     period: Literal["daily", "weekly", "monthly"] = "daily"
+    """The window the report covers, ending when it runs: 1, 7 or 30 days."""
 
 
 class DataSyncPayload(_Payload):
@@ -28,7 +30,16 @@ class DataSyncPayload(_Payload):
     """An http(s) URL or a file path holding a JSON array of records."""
     destination: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Table the records are upserted into."""
-    key: str = Field(default="id", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    key: str = Field(default="id", max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Field of every record (and primary-key column of the table) records are matched by."""
+
+    @field_validator("source")
+    @classmethod
+    def _known_scheme(cls, source: str) -> str:
+        scheme = source.split("://", 1)[0].lower() if "://" in source else None
+        if scheme is not None and scheme not in ("http", "https", "file"):
+            raise ValueError(f"source must be an http(s) URL or a file path, not {scheme}://")
+        return source
 
 
 class TaskActivityInput(BaseModel):

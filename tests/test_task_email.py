@@ -1,0 +1,167 @@
+"""The email task: SMTP delivery to a real server, the .eml outbox default, and its errors."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.tasks import EmailTask
+from taskrunner.models.tasks import TaskActivityInput
+from tests.helpers import free_port
+from tests.helpers.smtp_peer import smtp_peer
+
+# aiosmtpd warns when AUTH runs without TLS; these tests do that on purpose, on loopback.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+EMAIL = {"recipient": "admin@example.com", "subject": "Daily report", "body": "All green.\n"}
+
+
+async def send(settings: Any, task_id: str = "t-1", payload: Any = None) -> Any:
+    task = TaskActivityInput(task_id=task_id, payload=payload or EMAIL)
+    return await ActivityEnvironment().run(EmailTask(settings).task_email, task)
+
+
+async def test_email_task_sends_through_smtp_with_the_task_message_id(make_settings: Any) -> None:
+    with smtp_peer() as peer:
+        settings = make_settings(smtp={"host": peer.host, "port": peer.port})
+        result = await send(settings, task_id="abc-42")
+    assert result.summary == "Email sent to admin@example.com"
+    assert result.details["message_id"] == "<task-abc-42@taskrunner>"
+    [received] = peer.received
+    assert received.recipients == ["admin@example.com"]
+    assert received.sender == settings.smtp.from_address
+    assert received.message["Subject"] == "Daily report"
+    assert received.message["Message-ID"] == result.details["message_id"]
+    assert received.message.get_content().replace("\r\n", "\n") == "All green.\n"
+    assert not settings.outbox_dir.exists()
+
+
+async def test_email_task_logs_in_with_the_password_from_the_environment(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_SMTP_SECRET", "s3cret")
+    with smtp_peer(credentials=("mailer", "s3cret")) as peer:
+        settings = make_settings(
+            smtp={
+                "host": peer.host,
+                "port": peer.port,
+                "username": "mailer",
+                "password_env": "TEST_SMTP_SECRET",
+            }
+        )
+        result = await send(settings)
+    assert peer.logins == [("mailer", "s3cret")]
+    assert [r.message["Message-ID"] for r in peer.received] == [result.details["message_id"]]
+
+
+async def test_email_task_without_the_password_variable_fails_non_retryably(
+    make_settings: Any,
+) -> None:
+    with smtp_peer(credentials=("mailer", "s3cret")) as peer:
+        settings = make_settings(
+            smtp={
+                "host": peer.host,
+                "port": peer.port,
+                "username": "mailer",
+                "password_env": "NO_SUCH_VAR",
+            }
+        )
+        with pytest.raises(ApplicationError) as caught:
+            await send(settings)
+    assert caught.value.type == "ConfigurationError" and caught.value.non_retryable
+    assert "NO_SUCH_VAR" in str(caught.value)
+    assert peer.received == []
+
+
+async def test_email_task_with_a_wrong_password_fails_non_retryably(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_SMTP_SECRET", "wrong")
+    with smtp_peer(credentials=("mailer", "s3cret")) as peer:
+        settings = make_settings(
+            smtp={
+                "host": peer.host,
+                "port": peer.port,
+                "username": "mailer",
+                "password_env": "TEST_SMTP_SECRET",
+            }
+        )
+        with pytest.raises(ApplicationError) as caught:
+            await send(settings)
+    assert caught.value.type == "ConfigurationError" and caught.value.non_retryable
+    assert "rejected the credentials" in str(caught.value)
+    assert peer.received == []
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_email_task_upgrades_to_starttls_and_verifies_the_certificate(
+    make_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    # The client trusts the system store; point it at this test's CA.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    monkeypatch.setenv("TEST_SMTP_SECRET", "s3cret")
+    with smtp_peer(credentials=("mailer", "s3cret"), tls_context=server_tls) as peer:
+        smtp = {"host": peer.host, "port": peer.port, "security": "starttls"}
+        auth = {"username": "mailer", "password_env": "TEST_SMTP_SECRET"}
+        result = await send(make_settings(smtp={**smtp, **auth}))
+    assert [r.message["Message-ID"] for r in peer.received] == [result.details["message_id"]]
+
+
+async def test_email_task_writes_a_parseable_eml_file_without_smtp(settings: Any) -> None:
+    result = await send(settings, task_id="t-7")
+    path = Path(result.details["path"])
+    assert path.parent == settings.outbox_dir
+    assert result.details["via"] == "outbox"
+    assert "admin@example.com" in result.summary
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "admin@example.com"
+    assert message["From"] == settings.smtp.from_address
+    assert message["Subject"] == "Daily report"
+    assert message["Message-ID"] == result.details["message_id"] == "<task-t-7@taskrunner>"
+    assert message["Date"] is not None
+    assert message.get_content().replace("\r\n", "\n") == "All green.\n"
+
+
+async def test_email_task_retry_keeps_the_message_id_and_one_outbox_file(settings: Any) -> None:
+    first = await send(settings, task_id="task/9")
+    second = await send(settings, task_id="task/9", payload={**EMAIL, "body": "second try"})
+    assert first.details["message_id"] == second.details["message_id"]
+    assert first.details["path"] == second.details["path"]
+    [only] = list(settings.outbox_dir.iterdir())
+    assert "second try" in only.read_text()
+
+
+async def test_email_task_unreachable_server_is_retryable(make_settings: Any) -> None:
+    settings = make_settings(smtp={"host": "127.0.0.1", "port": free_port(), "timeout_seconds": 5})
+    with pytest.raises(ApplicationError) as caught:
+        await send(settings)
+    assert caught.value.type == "SmtpUnavailable" and not caught.value.non_retryable
+
+
+async def test_email_task_rejects_a_bad_payload_non_retryably(settings: Any) -> None:
+    with pytest.raises(ApplicationError) as caught:
+        await send(settings, payload={"recipient": "not-an-address", "subject": "x"})
+    assert caught.value.type == "InvalidTaskData" and caught.value.non_retryable
+    assert "recipient" in str(caught.value)
+    assert not settings.outbox_dir.exists()
