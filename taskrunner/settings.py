@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from taskrunner.errors import ConfigError
+from taskrunner.notification_settings import NotificationSettings
 
 CONFIG_FILE_ENV = "TASKRUNNER_CONFIG"
 """Environment variable naming the TOML settings file."""
@@ -172,6 +173,8 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     database: DatabaseTarget = Field(default_factory=DatabaseTarget)
     """The application database the report and dataSync tasks use."""
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    """Notification channels, routing, retries and alert-storm protection."""
 
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
 
