@@ -296,5 +296,5 @@ def test_an_enabled_email_channel_needs_recipients_and_a_server(make_settings: A
 
 
 def test_retry_settings_must_fit_the_activity_timeout(make_settings: Any) -> None:
-    with pytest.raises(ConfigError, match="TASKRUNNER_NOTIFICATIONS.*lower attempts"):
+    with pytest.raises(ConfigError, match=r"TASKRUNNER_NOTIFICATIONS.*lower attempts"):
         make_settings(notifications={"attempts": 10, "webhook": {"timeout_seconds": 30}})
