@@ -33,7 +33,7 @@ def smtp_receiver(username: str | None = None, password: str | None = None) -> I
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-            box.messages.append(parsed)  # type: ignore[arg-type]
+            box.messages.append(parsed)
             box.recipients.append(list(envelope.rcpt_tos))
             return "250 OK"
 
