@@ -111,6 +111,14 @@ class AlertState:
             ).fetchone()
         return Priority(found[0]) if found is not None else None
 
+    def active_alerts(self) -> list[tuple[str, Priority, float, str]]:
+        """Every unresolved alert: (source, priority, since, message), oldest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT source, priority, since, message FROM active_alert ORDER BY since"
+            ).fetchall()
+        return [(source, Priority(p), since, message) for source, p, since, message in rows]
+
     def resolve(self, source: str) -> None:
         """Forget ``source``'s alert and its cooldowns: its next alert is news again."""
         with self._tx() as db:

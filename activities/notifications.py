@@ -51,7 +51,7 @@ class NotificationActivities:
     ) -> None:
         self.settings = settings.notifications
         self.channels = build_channels(settings) if channels is None else channels
-        self.state = AlertState(self.settings.state_path or settings.data_dir / "notifications.db")
+        self.state = AlertState(self.settings.state_file(settings.data_dir))
         self.clock = clock
 
     @activity.defn(name="send_notification")

@@ -23,6 +23,10 @@ SLACK_URL_ENV = "TASKRUNNER_SLACK_WEBHOOK_URL"
 """Default environment variable holding the Slack incoming-webhook URL."""
 MAX_DELIVERY_SECONDS = 50.0
 """Worst-case time of one send_notification run; stays under NOTIFY_TIMEOUT (60 s)."""
+STATE_FILE = "notifications.db"
+"""Default SQLite file of cooldown and alert state, in the data directory."""
+LOG_FILE = "notifications.jsonl"
+"""Default file of the log channel, in the data directory."""
 SIGNATURE_HEADER = "X-Taskrunner-Signature"
 """Header carrying ``sha256=<hex HMAC of the body>`` on signed webhook requests."""
 
@@ -119,6 +123,14 @@ class NotificationSettings(BaseModel):
                 f"{MAX_DELIVERY_SECONDS:.0f}s a notification may take; lower attempts or timeouts"
             )
         return self
+
+    def state_file(self, data_dir: Path) -> Path:
+        """The SQLite file of cooldown and alert state."""
+        return self.state_path or data_dir / STATE_FILE
+
+    def log_file(self, data_dir: Path) -> Path:
+        """The log channel's JSON lines file."""
+        return self.log.path or data_dir / LOG_FILE
 
     @property
     def worst_case_seconds(self) -> float:

@@ -20,7 +20,7 @@ def build_channels(settings: Settings) -> list[Channel]:
     if n.console.enabled:
         channels.append(ConsoleChannel(n.console.min_priority))
     if n.log.enabled:
-        path = n.log.path or settings.data_dir / "notifications.jsonl"
+        path = n.log_file(settings.data_dir)
         channels.append(LogChannel(n.log.min_priority, path))
     if n.email.enabled:
         channels.append(EmailChannel(n.email, settings.smtp))
