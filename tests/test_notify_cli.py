@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import free_port
 from tests.helpers.cli import run_cli
@@ -11,7 +12,7 @@ from tests.helpers.peers import http_peer
 
 def test_notify_send_reports_each_channel_and_status_shows_the_alert(tmp_path: Path) -> None:
     with http_peer() as peer:
-        env = {
+        env: dict[str, Any] = {
             "TASKRUNNER_DATA_DIR": str(tmp_path / "data"),
             "TASKRUNNER_NOTIFICATIONS__WEBHOOK__ENABLED": "true",
             "TASKRUNNER_NOTIFICATIONS__WEBHOOK__URL": f"{peer.url}/hook",
