@@ -46,15 +46,26 @@ class AlertState:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._ready = False
+
+    def _create(self) -> None:
+        # On first use, not in __init__: building the worker touches no disk, and a
+        # missing or unwritable directory surfaces as an error the activity handles.
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise sqlite3.OperationalError(f"cannot create {self.path.parent}: {err}") from err
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
         try:
             db.executescript(_SCHEMA)
         finally:
             db.close()
+        self._ready = True
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if not self._ready:
+            self._create()
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         try:
             # IMMEDIATE takes the write lock up front: check-then-claim is atomic.

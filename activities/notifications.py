@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from temporalio import activity
 
@@ -26,6 +28,7 @@ from taskrunner.settings import Settings
 __all__ = ["NotificationActivities", "console_line"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def identity(notification: Notification) -> str:
@@ -61,7 +64,7 @@ class NotificationActivities:
         routed = notification.priority
         if notification.resolves:
             # A resolved message goes where the alert went, and only if there was one.
-            alert = await asyncio.to_thread(self.state.active_alert, notification.source)
+            alert = await self._state(None, self.state.active_alert, notification.source)
             if alert is None:
                 return DeliveryReport(
                     delivered=False,
@@ -76,8 +79,14 @@ class NotificationActivities:
             )
         key = None if notification.resolves else identity(notification)
         if key is not None:
-            claimed = await asyncio.to_thread(
-                self.state.claim, key, notification.source, now, self.settings.cooldown_seconds
+            # Fail open: without its state file, an alert still goes out (unprotected).
+            claimed = await self._state(
+                True,
+                self.state.claim,
+                key,
+                notification.source,
+                now,
+                self.settings.cooldown_seconds,
             )
             if not claimed:
                 logger.info("Notification suppressed (cooldown): %s", notification.message)
@@ -88,8 +97,16 @@ class NotificationActivities:
                 )
         results = await self._deliver(channels, notification)
         delivered = any(r.delivered for r in results)
-        await asyncio.to_thread(self._record, notification, key, results, delivered, now)
+        await self._state(None, self._record, notification, key, results, delivered, now)
         return DeliveryReport(delivered=delivered, channels=results)
+
+    async def _state(self, default: T, call: Callable[..., T], *args: Any) -> T:
+        """Run a blocking alert-state call in a thread; on a SQLite error log it, use ``default``."""
+        try:
+            return await asyncio.to_thread(call, *args)
+        except sqlite3.Error as err:
+            logger.error("Notification state %s unusable: %s", self.state.path, err)
+            return default
 
     async def _deliver(
         self, channels: list[Channel], notification: Notification

@@ -298,3 +298,21 @@ def test_an_enabled_email_channel_needs_recipients_and_a_server(make_settings: A
 def test_retry_settings_must_fit_the_activity_timeout(make_settings: Any) -> None:
     with pytest.raises(ConfigError, match=r"TASKRUNNER_NOTIFICATIONS.*lower attempts"):
         make_settings(notifications={"attempts": 10, "webhook": {"timeout_seconds": 30}})
+
+
+async def test_an_unusable_state_file_fails_open_and_alerts_still_go_out(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with http_peer() as peer:
+        settings = make_settings(
+            notifications=notifications(
+                webhook={"enabled": True, "url": f"{peer.url}/hook"},
+                state_path=blocker / "notifications.db",
+            )
+        )
+        activities = NotificationActivities(settings)
+        reports = [await activities.send_notification(alert()) for _ in range(2)]
+    assert [r.delivered for r in reports] == [True, True]
+    assert len(peer.requests) == 2

@@ -24,6 +24,7 @@ COLOURS = {
 def slack_payload(notification: Notification) -> dict[str, Any]:
     """The incoming-webhook JSON: a text line plus one coloured attachment."""
     label = notification.priority.value.upper()
+    first_line = (notification.message.strip().splitlines() or [""])[0]
     attachment: dict[str, Any] = {
         "color": COLOURS[notification.priority],
         "text": notification.message,
@@ -35,7 +36,7 @@ def slack_payload(notification: Notification) -> dict[str, Any]:
             for key, value in notification.fields.items()
         ]
     return {
-        "text": f"[{label}] {notification.source}: {notification.message.splitlines()[0]}",
+        "text": f"[{label}] {notification.source}: {first_line}",
         "attachments": [attachment],
     }
 
