@@ -17,7 +17,7 @@ from taskrunner.errors import ConfigError
 from taskrunner.models.notifications import Notification, Priority
 from tests.helpers import free_port
 from tests.helpers.peers import http_peer
-from tests.helpers.smtp_receiver import smtp_receiver
+from tests.helpers.smtp_receiver import self_signed_certificate, smtp_receiver
 
 QUIET = {"console": {"enabled": False}, "log": {"enabled": False}}
 """Only the channels a test names are on."""
@@ -316,3 +316,30 @@ async def test_an_unusable_state_file_fails_open_and_alerts_still_go_out(
         reports = [await activities.send_notification(alert()) for _ in range(2)]
     assert [r.delivered for r in reports] == [True, True]
     assert len(peer.requests) == 2
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+async def test_email_goes_over_tls_and_logs_in(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, security: str
+) -> None:
+    certificate = self_signed_certificate(tmp_path)
+    # The channel verifies the server like any client: trust the test certificate.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "tls-pass")
+    with smtp_receiver("alerts", "tls-pass", tls=security, certificate=certificate) as box:  # type: ignore[arg-type]
+        settings = make_settings(
+            smtp={
+                "host": box.host,
+                "port": box.port,
+                "security": security,
+                "username": "alerts",
+                "password_env": "TEST_SMTP_PASSWORD",
+            },
+            notifications=notifications(email={"enabled": True, "to": ["ops@example.com"]}),
+        )
+        report = await NotificationActivities(settings).send_notification(alert())
+    assert report.delivered, report
+    assert [m["Subject"] for m in box.messages] == [
+        "[taskrunner] [CRITICAL] health-monitor: Disk almost full"
+    ]
+    assert box.logins == [("alerts", "tls-pass")]
