@@ -43,7 +43,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 def build_activities(settings: Settings) -> list[Any]:
     """Activity callables bound to the instances (and clients) they need."""
     monitoring = MonitoringActivities(settings.health)
-    notifications = NotificationActivities()
+    notifications = NotificationActivities(settings)
     return [
         monitoring.collect_system_metrics,
         monitoring.check_services,

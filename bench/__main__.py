@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.harness import Figure, dev_server, measure
+from bench.harness import Figure, dev_server
 from bench.limit import bare_activities_per_second
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"

@@ -6,7 +6,7 @@ import contextlib
 import statistics
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,9 +65,3 @@ class Figure:
     @property
     def median(self) -> float:
         return statistics.median(self.samples) if self.samples else float("nan")
-
-
-async def measure(figure: Figure, runs: int, once: Callable[[], Awaitable[float]]) -> Figure:
-    for _ in range(runs):
-        figure.samples.append(await once())
-    return figure

@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from taskrunner.cron import validate_cron
 from taskrunner.errors import ConfigError
+from taskrunner.notification_settings import NotificationSettings
 from taskrunner.reports import Reports, default_reports
 
 CONFIG_FILE_ENV = "TASKRUNNER_CONFIG"
@@ -219,6 +220,9 @@ class Settings(BaseSettings):
     database: DatabaseTarget = Field(default_factory=DatabaseTarget)
     """The application database the report and dataSync tasks use."""
     schedules: SchedulesSettings = Field(default_factory=SchedulesSettings)
+
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    """Notification channels, routing, retries and alert-storm protection."""
 
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
 

@@ -15,9 +15,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from taskrunner.models.notifications import Priority
     from taskrunner.policies import DEFAULT_RETRY, PROBE_TIMEOUT
-    from workflows.notify import notify
+    from workflows.notify import notify, notify_resolved
 
 SOURCE = "health-monitor"
+RESOLVED_MESSAGE = "Resolved: all systems nominal again"
 
 
 @workflow.defn
@@ -44,9 +45,13 @@ class HealthMonitorWorkflow:
         if not healthy(metrics) or not services.all_up:
             message = alert_message(metrics, services.down())
             if params.notify:
-                await notify(message, Priority.CRITICAL, SOURCE)
+                key = alert_key(metrics, services.down())
+                await notify(message, Priority.CRITICAL, SOURCE, dedupe_key=key)
         else:
             workflow.logger.info("✓ All systems nominal")
+            if params.notify:
+                # Sent only if the last alert is unresolved (the activity keeps that state).
+                await notify_resolved(SOURCE, RESOLVED_MESSAGE)
         return HealthReport(
             healthy=healthy(metrics),
             all_up=services.all_up,
@@ -73,3 +78,9 @@ def alert_message(metrics: SystemMetrics, down: list[ServiceStatus]) -> str:
         lines.append("- Some services are down:")
         lines += [f"  {s.name}: DOWN ({s.detail})" for s in down]
     return "\n".join(lines)
+
+
+def alert_key(metrics: SystemMetrics, down: list[ServiceStatus]) -> str:
+    """What is wrong, without the numbers: the same breach repeated is the same alert."""
+    breached = ",".join(m.name for m in metrics.breaches())
+    return f"breached:{breached}|down:{','.join(s.name for s in down)}"

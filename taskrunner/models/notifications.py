@@ -25,12 +25,22 @@ class Notification(BaseModel):
     priority: Priority = Priority.INFO
     source: str = Field(description="The workflow (or schedule) that sent it, e.g. health-monitor")
     fields: dict[str, Any] = Field(default_factory=dict)
+    dedupe_key: str | None = None
+    """What makes two notifications "identical" for the cooldown; None means the message.
+
+    Set it when the message carries changing numbers (e.g. the health alert's
+    percentages) but the situation is the same.
+    """
+    resolves: bool = False
+    """The source is healthy again: delivered only if the source has an active alert."""
 
 
 class ChannelResult(BaseModel):
     channel: str
     delivered: bool
     error: str | None = None
+    """The last attempt's error (secrets redacted)."""
+    attempts: int = 1
 
 
 class DeliveryReport(BaseModel):
@@ -38,3 +48,6 @@ class DeliveryReport(BaseModel):
     """True when at least one channel that wanted this notification received it."""
     channels: list[ChannelResult] = Field(default_factory=list)
     suppressed: bool = False
+    """True when nothing was sent on purpose (cooldown, or nothing to resolve)."""
+    detail: str | None = None
+    """Why nothing was sent, when that was on purpose."""

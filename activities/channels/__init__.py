@@ -1,0 +1,31 @@
+"""Notification channels: one interface (``base.Channel``), one module per channel."""
+
+from __future__ import annotations
+
+from activities.channels.base import Channel, ChannelError
+from activities.channels.console import ConsoleChannel
+from activities.channels.email import EmailChannel
+from activities.channels.log import LogChannel
+from activities.channels.slack import SlackChannel
+from activities.channels.webhook import WebhookChannel
+from taskrunner.settings import Settings
+
+__all__ = ["Channel", "ChannelError", "build_channels"]
+
+
+def build_channels(settings: Settings) -> list[Channel]:
+    """The enabled channels, in a fixed order, built from the settings."""
+    n = settings.notifications
+    channels: list[Channel] = []
+    if n.console.enabled:
+        channels.append(ConsoleChannel(n.console.min_priority))
+    if n.log.enabled:
+        path = n.log_file(settings.data_dir)
+        channels.append(LogChannel(n.log.min_priority, path))
+    if n.email.enabled:
+        channels.append(EmailChannel(n.email, settings.smtp))
+    if n.slack.enabled:
+        channels.append(SlackChannel(n.slack))
+    if n.webhook.enabled:
+        channels.append(WebhookChannel(n.webhook))
+    return channels

@@ -1,0 +1,98 @@
+"""A real SMTP server (aiosmtpd) started by a test, recording what it receives."""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import shutil
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Literal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.helpers import free_port
+
+
+@dataclass
+class Mailbox:
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate and key for 127.0.0.1 made with the openssl CLI (cert, key)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        import pytest
+
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@contextlib.contextmanager
+def smtp_receiver(
+    username: str | None = None,
+    password: str | None = None,
+    tls: Literal["starttls", "ssl"] | None = None,
+    certificate: tuple[Path, Path] | None = None,
+) -> Iterator[Mailbox]:
+    """An SMTP server on a free port; with ``username``, it checks logins against it.
+
+    With ``tls`` (and a ``certificate``), it offers STARTTLS and refuses mail (and
+    AUTH) without it, or speaks TLS from the first byte (``ssl``).
+    """
+    box = Mailbox(host="127.0.0.1", port=free_port())
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            box.messages.append(parsed)
+            box.recipients.append(list(envelope.rcpt_tos))
+            return "250 OK"
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, secret = data.login.decode(), data.password.decode()
+        box.logins.append((login, secret))
+        return AuthResult(success=login == username and secret == password)
+
+    options: dict[str, Any] = {}
+    if username is not None:
+        # Plain-text AUTH is fine for a loopback test server. aiosmtpd only counts
+        # STARTTLS as TLS for AUTH, so on an implicit-TLS (ssl) port it must not require it.
+        options = {"authenticator": authenticator, "auth_require_tls": tls == "starttls"}
+    if tls is not None:
+        assert certificate is not None, "tls needs a certificate"
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*certificate)
+        if tls == "starttls":
+            options |= {"tls_context": context, "require_starttls": True}
+        else:
+            options["ssl_context"] = context
+    controller = Controller(Handler(), hostname=box.host, port=box.port, **options)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()

@@ -1,0 +1,143 @@
+"""Notifications sent by a real workflow through the real worker (time-skipping server)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+
+from taskrunner.models.health import HealthCheckInput, HealthReport
+from tests.helpers import free_port
+from tests.helpers.peers import http_peer
+from tests.helpers.smtp_receiver import smtp_receiver
+from workflows.health import RESOLVED_MESSAGE, HealthMonitorWorkflow
+
+FAST_RETRY = {"retry_initial_seconds": 0.05, "retry_backoff": 1.0}
+BREACHED = {"memory_threshold": 0, "cpu_threshold": 100, "disk_threshold": 100}
+"""Only memory alerts, so every run raises the same alert."""
+NOMINAL = {"memory_threshold": 100, "cpu_threshold": 100, "disk_threshold": 100}
+
+
+async def run_health(
+    client: Client, make_worker: Any, settings: Any
+) -> tuple[HealthReport, WorkflowHandle[Any, HealthReport]]:
+    async with make_worker(client, settings):
+        handle = await client.start_workflow(
+            HealthMonitorWorkflow.run,
+            HealthCheckInput(),
+            id=f"health-{uuid.uuid4()}",
+            task_queue=settings.task_queue,
+        )
+        return await handle.result(), handle
+
+
+def history_text(history_json: str) -> str:
+    """The history JSON plus every payload decoded (payload data is base64 in the JSON)."""
+    decoded: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "metadata" in node and isinstance(node.get("data"), str):
+                decoded.append(base64.b64decode(node["data"]).decode("utf-8", "replace"))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(history_json))
+    return history_json + "\n".join(decoded)
+
+
+async def test_a_dead_channel_fails_alone_and_the_health_workflow_completes(
+    client: Client, make_worker: Any, make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with smtp_receiver() as box, http_peer() as peer:
+        monkeypatch.setenv("TEST_SLACK_URL", f"{peer.url}/slack")
+        settings = make_settings(
+            health=BREACHED,
+            smtp={"host": box.host, "port": box.port},
+            notifications={
+                **FAST_RETRY,
+                "email": {"enabled": True, "to": ["ops@example.com"]},
+                "slack": {"enabled": True, "webhook_url_env": "TEST_SLACK_URL"},
+                "webhook": {"enabled": True, "url": f"http://127.0.0.1:{free_port()}/hook"},
+            },
+        )
+        report, _ = await run_health(client, make_worker, settings)
+    assert report.alerted and not report.healthy
+    assert [m["Subject"] for m in box.messages] == [
+        "[taskrunner] [CRITICAL] health-monitor: System health alert:"
+    ]
+    assert [r.path for r in peer.requests] == ["/slack"]
+    assert peer.requests[0].json()["attachments"][0]["color"] == "#7b0000"
+
+
+async def test_repeated_health_alerts_page_once_and_recovery_sends_one_resolved(
+    client: Client, make_worker: Any, make_settings: Any
+) -> None:
+    with http_peer() as peer:
+        hook = {"webhook": {"enabled": True, "url": f"{peer.url}/hook"}, **FAST_RETRY}
+        # Each run gets a new worker, hence a new activity instance: state is on disk.
+        for _ in range(3):
+            report, _ = await run_health(
+                client, make_worker, make_settings(health=BREACHED, notifications=hook)
+            )
+            assert report.alerted
+        assert len(peer.requests) == 1
+        for _ in range(2):
+            report, _ = await run_health(
+                client, make_worker, make_settings(health=NOMINAL, notifications=hook)
+            )
+            assert not report.alerted
+    sent = [r.json() for r in peer.requests]
+    assert [(s["priority"], s["resolves"]) for s in sent] == [
+        ("critical", False),
+        ("success", True),
+    ]
+    assert sent[0]["message"].startswith("System health alert:")
+    assert sent[1]["message"] == RESOLVED_MESSAGE
+
+
+async def test_history_of_a_notifying_workflow_holds_no_secret(
+    client: Client, make_worker: Any, make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password, secret = "smtp-pass-7f3a9", "hmac-secret-c41d"
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", password)
+    monkeypatch.setenv("TEST_HOOK_SECRET", secret)
+    with smtp_receiver(username="alerts", password=password) as box, http_peer() as peer:
+        slack_url = f"{peer.url}/services/T0SECRET/B0SECRET/xoxtoken"
+        hook_url = f"{peer.url}/hooks/private-token"
+        monkeypatch.setenv("TEST_SLACK_URL", slack_url)
+        settings = make_settings(
+            health=BREACHED,
+            smtp={
+                "host": box.host,
+                "port": box.port,
+                "username": "alerts",
+                "password_env": "TEST_SMTP_PASSWORD",
+            },
+            notifications={
+                **FAST_RETRY,
+                "email": {"enabled": True, "to": ["ops@example.com"]},
+                "slack": {"enabled": True, "webhook_url_env": "TEST_SLACK_URL"},
+                "webhook": {"enabled": True, "url": hook_url, "secret_env": "TEST_HOOK_SECRET"},
+            },
+        )
+        report, handle = await run_health(client, make_worker, settings)
+        history = history_text((await handle.fetch_history()).to_json())
+    assert report.alerted
+    assert len(box.messages) == 1 and box.logins == [("alerts", password)]
+    assert sorted(r.path for r in peer.requests) == [
+        "/hooks/private-token",
+        "/services/T0SECRET/B0SECRET/xoxtoken",
+    ]
+    # The decoded payloads are searched: the alert text itself is there, secrets are not.
+    assert "System health alert:" in history
+    assert '"channel":"email","delivered":true' in history
+    for leaked in (password, secret, slack_url, hook_url, "xoxtoken", "private-token"):
+        assert leaked not in history

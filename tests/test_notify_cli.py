@@ -1,0 +1,68 @@
+"""``taskrunner notify``: try the channels from the command line, read the alert state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import free_port
+from tests.helpers.cli import run_cli
+from tests.helpers.peers import http_peer
+
+
+def test_notify_send_reports_each_channel_and_status_shows_the_alert(tmp_path: Path) -> None:
+    with http_peer() as peer:
+        env: dict[str, Any] = {
+            "TASKRUNNER_DATA_DIR": str(tmp_path / "data"),
+            "TASKRUNNER_NOTIFICATIONS__WEBHOOK__ENABLED": "true",
+            "TASKRUNNER_NOTIFICATIONS__WEBHOOK__URL": f"{peer.url}/hook",
+        }
+        sent = run_cli("notify", "send", "Disk full", "--priority", "critical", cwd=tmp_path, **env)
+        assert sent.returncode == 0, sent.stderr
+        assert "📧 [CRITICAL] Disk full" in sent.stdout
+        assert "webhook  delivered attempts=1" in sent.stdout
+        assert sent.stdout.strip().endswith("Delivered.")
+        assert [r.json()["message"] for r in peer.requests] == ["Disk full"]
+        again = run_cli(
+            "notify", "send", "Disk full", "--priority", "critical", cwd=tmp_path, **env
+        )
+        assert "identical notification sent within 1800s" in again.stdout
+        assert again.returncode == 1 and len(peer.requests) == 1
+    status = run_cli("notify", "status", cwd=tmp_path, **env)
+    assert status.returncode == 0, status.stderr
+    assert "Active alerts: 1\n  cli [critical] since " in status.stdout
+    assert "Counters: suppressed=1" in status.stdout
+
+
+def test_notify_send_exits_1_when_no_channel_delivers(tmp_path: Path) -> None:
+    result = run_cli(
+        "notify",
+        "send",
+        "hello",
+        cwd=tmp_path,
+        TASKRUNNER_DATA_DIR=str(tmp_path / "data"),
+        TASKRUNNER_NOTIFICATIONS__CONSOLE__ENABLED="false",
+        TASKRUNNER_NOTIFICATIONS__LOG__ENABLED="false",
+        TASKRUNNER_NOTIFICATIONS__WEBHOOK__ENABLED="true",
+        TASKRUNNER_NOTIFICATIONS__WEBHOOK__URL=f"http://127.0.0.1:{free_port()}/x",
+        TASKRUNNER_NOTIFICATIONS__RETRY_INITIAL_SECONDS="0",
+    )
+    assert result.returncode == 1
+    assert "webhook  FAILED    attempts=3  ConnectError" in result.stdout
+    assert "Not delivered." in result.stdout
+
+
+def test_email_channel_without_smtp_host_is_one_line_error(tmp_path: Path) -> None:
+    result = run_cli(
+        "notify",
+        "send",
+        "hello",
+        cwd=tmp_path,
+        TASKRUNNER_NOTIFICATIONS__EMAIL__ENABLED="true",
+        TASKRUNNER_NOTIFICATIONS__EMAIL__TO='["ops@example.com"]',
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: the email notification channel is enabled but smtp.host is not set "
+        "(set TASKRUNNER_SMTP__HOST or disable TASKRUNNER_NOTIFICATIONS__EMAIL__ENABLED)"
+    ]
