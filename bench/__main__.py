@@ -25,13 +25,9 @@ async def run(args: argparse.Namespace) -> list[Figure]:
         async with dev_server(mode) as server:
             for c in (DEFAULT_CONCURRENCY, 50):
                 fig = Figure(f"limit: bare workflow, no-op activities, C={c}", "activities/s", mode)
-                figures.append(
-                    await measure(
-                        fig,
-                        args.runs,
-                        lambda c=c: bare_activities_per_second(server, args.tasks, c),
-                    )
-                )
+                for _ in range(args.runs):
+                    fig.samples.append(await bare_activities_per_second(server, args.tasks, c))
+                figures.append(fig)
                 print(f"  {fig.mode:<7} {fig.name:<60} {fig.median:>10.1f} {fig.unit}", flush=True)
     return figures
 
