@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
@@ -17,7 +16,6 @@ with workflow.unsafe.imports_passed_through():
         MaintenanceReport,
         TargetInput,
         completion_summary,
-        in_window,
     )
     from taskrunner.models.notifications import Priority
     from taskrunner.policies import (
@@ -37,8 +35,8 @@ class MaintenanceWorkflow:
     @workflow.run
     async def run(self, params: MaintenanceInput) -> MaintenanceReport:
         started = workflow.now()
-        local = started.astimezone(ZoneInfo(params.timezone))
-        window_open = in_window(local.time(), params.window_start, params.window_end)
+        local = params.local_time(started)
+        window_open = params.window_open(local)
         report = MaintenanceReport(
             status="skipped",
             forced=params.force,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -44,6 +45,18 @@ class MaintenanceInput(BaseModel):
         if self.window_start == self.window_end:
             raise ValueError("window_start and window_end must differ")
         return self
+
+    def local_time(self, now: datetime) -> datetime:
+        """``now`` (aware) in the input's zone.
+
+        Called from workflow code: this module is passed through the sandbox, so it
+        uses the real ZoneInfo; the sandbox's proxied ZoneInfo is not a tzinfo and
+        ``astimezone`` rejects it. Zone data is read once and cached, same on replay.
+        """
+        return now.astimezone(ZoneInfo(self.timezone))
+
+    def window_open(self, local: datetime) -> bool:
+        return in_window(local.time(), self.window_start, self.window_end)
 
     @property
     def window(self) -> str:
