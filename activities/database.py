@@ -100,7 +100,7 @@ class DatabaseActivities:
     async def backup_database(self, params: TargetInput) -> BackupResult:
         """Back up into ``<backups_dir>/<target>/``, verified before it gets its final name."""
         target, engine = self._engine(params.target)
-        folder = self.settings.backups_dir / safe_name(target.name)
+        folder = (self.settings.backups_dir / safe_name(target.name)).absolute()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:

@@ -6,6 +6,7 @@ a chosen local time in a non-UTC zone before starting the workflow.
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from activities.database import DatabaseActivities
 from taskrunner.maintenance import maintenance_input
 from taskrunner.models.maintenance import MaintenanceInput, MaintenanceReport, TargetInput
 from taskrunner.settings import Settings
-from tests.helpers.databases import bloated_sqlite, row_counts
+from tests.helpers.databases import POSTGRES_DSN, bloated_sqlite, postgres_table, row_counts
 from workflows.maintenance import MaintenanceWorkflow
 
 BERLIN = "Europe/Berlin"
@@ -124,6 +125,34 @@ async def test_forced_maintenance_runs_outside_the_window(
     assert report.window == "23:30-00:30"
     assert len(report.backups) == 1 and Path(report.backups[0].file).is_file()
     assert "📧 [SUCCESS] Maintenance completed:" in capsys.readouterr().out
+
+
+async def test_maintenance_covers_every_target_sqlite_and_postgres(
+    client: Client, make_worker: Any, make_settings: Any
+) -> None:
+    with postgres_table() as table:
+        settings = make_settings(
+            maintenance={
+                "targets": [
+                    {"name": "app"},
+                    {"name": "pg", "kind": "postgres", "dsn": POSTGRES_DSN},
+                ]
+            }
+        )
+        bloated_sqlite(settings.sqlite_path(settings.database))
+        params = maintenance_input(settings, force=True)
+        report, _ = await run_maintenance(client, make_worker, settings, params)
+
+    assert [v.target for v in report.vacuum] == ["app", "pg"]
+    assert [(b.target, b.engine) for b in report.backups] == [("app", "sqlite"), ("pg", "postgres")]
+    pg_backup = report.backups[1]
+    assert pg_backup.file.endswith(".dump") and pg_backup.location == "127.0.0.1:5432/test"
+    listing = subprocess.run(
+        ["pg_restore", "--list", pg_backup.file], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"TABLE public {table} " in listing
+    assert report.summary is not None
+    assert report.summary.count("\n- Backup: ") == 2
 
 
 async def test_a_window_spanning_midnight_is_open_after_midnight(

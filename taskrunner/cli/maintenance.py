@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import uuid
 
@@ -33,6 +34,9 @@ async def maintenance_command(args: argparse.Namespace, settings: Settings) -> i
     from workflows.maintenance import MaintenanceWorkflow
 
     params = maintenance_input(settings, force=args.force)
+    if not args.verbose:
+        # The report names what failed; each attempt's traceback is for -v (and workers).
+        logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
     async with temporal_session(settings) as session:
         try:
             report = await session.client.execute_workflow(
