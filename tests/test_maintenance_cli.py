@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from taskrunner.devserver import DevServer
 from tests.helpers import free_port
@@ -13,7 +14,7 @@ from tests.helpers.databases import bloated_sqlite, row_counts
 
 def _window_env(dev_server: DevServer, data: Path, open_now: bool) -> dict[str, str]:
     """Settings for a CLI run whose window (in Asia/Tokyo) contains now, or not."""
-    local = datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Tokyo"))
     start = local - timedelta(hours=1) if open_now else local + timedelta(hours=2)
     end = start + timedelta(hours=2 if open_now else 1)
     return {
@@ -30,7 +31,11 @@ def test_maintenance_command_force_prints_the_report(tmp_path: Path, dev_server:
     data = tmp_path / "data"
     counts = bloated_sqlite(data / "app.db")
     result = run_cli(
-        "maintenance", "--force", cwd=tmp_path, **_window_env(dev_server, data, open_now=True)
+        "maintenance",
+        "--force",
+        cwd=tmp_path,
+        timeout=120,
+        **_window_env(dev_server, data, open_now=True),
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -51,7 +56,9 @@ def test_maintenance_command_outside_the_window_skips(
 ) -> None:
     data = tmp_path / "data"
     bloated_sqlite(data / "app.db")
-    result = run_cli("maintenance", cwd=tmp_path, **_window_env(dev_server, data, open_now=False))
+    result = run_cli(
+        "maintenance", cwd=tmp_path, timeout=120, **_window_env(dev_server, data, open_now=False)
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("⏰ Outside maintenance window - skipping (window ")
     assert "use --force to run now" in result.stdout
@@ -64,7 +71,7 @@ def test_maintenance_command_failure_is_one_line_and_exit_1(
 ) -> None:
     data = tmp_path / "data"
     env = _window_env(dev_server, data, open_now=True)
-    result = run_cli("maintenance", cwd=tmp_path, **env)
+    result = run_cli("maintenance", cwd=tmp_path, timeout=120, **env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"✗ Maintenance failed: SQLite database {data / 'app.db'} does not exist"
