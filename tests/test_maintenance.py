@@ -6,7 +6,10 @@ a chosen local time in a non-UTC zone before starting the workflow.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import subprocess
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +22,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.database import DatabaseActivities
+from activities.database import DatabaseActivities, run_heartbeating
 from taskrunner.maintenance import maintenance_input
 from taskrunner.models.maintenance import MaintenanceInput, MaintenanceReport, TargetInput
 from taskrunner.settings import Settings
@@ -235,3 +238,27 @@ async def test_unknown_target_is_a_non_retryable_configuration_error(make_settin
         await ActivityEnvironment().run(activities.vacuum_database, TargetInput(target="nope"))
     assert caught.value.type == "ConfigurationError" and caught.value.non_retryable
     assert "unknown maintenance target 'nope' (this worker has: app)" in caught.value.message
+
+
+async def test_long_steps_heartbeat_and_a_cancel_interrupts_the_database_work() -> None:
+    stopped = threading.Event()
+    beats: list[Any] = []
+
+    def work() -> str:
+        # Stands in for a long VACUUM: runs until interrupted.
+        stopped.wait(timeout=60)
+        return "interrupted" if stopped.is_set() else "timed out"
+
+    async def step() -> str:
+        return await run_heartbeating(work, stopped.set)
+
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, heartbeat_timeout=timedelta(milliseconds=150))
+    env.on_heartbeat = lambda *details: beats.append(details)
+    running = asyncio.ensure_future(env.run(step))
+    while len(beats) < 2:
+        await asyncio.sleep(0.05)
+    env.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert stopped.is_set()

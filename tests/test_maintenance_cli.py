@@ -77,3 +77,9 @@ def test_maintenance_command_failure_is_one_line_and_exit_1(
         f"✗ Maintenance failed: SQLite database {data / 'app.db'} does not exist"
     ]
     assert "📧 [ERROR] Maintenance failed: SQLite database" in result.stdout
+
+
+def test_maintenance_command_has_help(tmp_path: Path) -> None:
+    result = run_cli("maintenance", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "usage: taskrunner maintenance [-h] [--force]" in result.stdout
