@@ -14,13 +14,15 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.database import DatabaseActivities
 from activities.monitoring import MonitoringActivities
 from activities.notifications import NotificationActivities
 from activities.tasks import DataSyncTask, EmailTask, ReportTask
 from taskrunner.settings import Settings
 from workflows.health import HealthMonitorWorkflow
+from workflows.maintenance import MaintenanceWorkflow
 
-WORKFLOWS: list[type] = [HealthMonitorWorkflow]
+WORKFLOWS: list[type] = [HealthMonitorWorkflow, MaintenanceWorkflow]
 """Every workflow the runner executes."""
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
@@ -44,6 +46,7 @@ def build_activities(settings: Settings) -> list[Any]:
     """Activity callables bound to the instances (and clients) they need."""
     monitoring = MonitoringActivities(settings.health)
     notifications = NotificationActivities(settings)
+    database = DatabaseActivities(settings)
     return [
         monitoring.collect_system_metrics,
         monitoring.check_services,
@@ -52,6 +55,10 @@ def build_activities(settings: Settings) -> list[Any]:
         EmailTask(settings).task_email,
         ReportTask(settings).task_report,
         DataSyncTask(settings).task_data_sync,
+        database.vacuum_database,
+        database.analyze_database,
+        database.backup_database,
+        database.prune_backups,
     ]
 
 

@@ -10,8 +10,8 @@ import psutil
 from temporalio import activity
 
 from activities.probes import run_probe
+from taskrunner.health_settings import HealthSettings
 from taskrunner.models.health import Metric, ServiceReport, SystemMetrics
-from taskrunner.settings import HealthSettings
 
 
 class MonitoringActivities:

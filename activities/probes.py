@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from taskrunner.models.health import ServiceStatus
-from taskrunner.settings import (
+from taskrunner.health_settings import (
     AmqpProbe,
     DockerProbe,
     HttpProbe,
@@ -18,6 +17,7 @@ from taskrunner.settings import (
     RedisProbe,
     TcpProbe,
 )
+from taskrunner.models.health import ServiceStatus
 
 
 async def probe_tcp(spec: TcpProbe) -> str:

@@ -25,3 +25,8 @@ NOTIFY_RETRY = RetryPolicy(maximum_attempts=1)
 
 PROBE_TIMEOUT = timedelta(seconds=120)
 """Upper bound of one health activity (each probe also has its own timeout)."""
+
+MAINTENANCE_STEP_TIMEOUT = timedelta(hours=2)
+"""Start-to-close of one vacuum, analyze or backup attempt on one database."""
+MAINTENANCE_HEARTBEAT_TIMEOUT = timedelta(minutes=1)
+"""A maintenance step that stops heartbeating this long is presumed dead and retried."""

@@ -25,7 +25,8 @@ from temporalio.client import (
 
 from taskrunner.errors import UserError
 from taskrunner.models.health import HealthCheckInput
-from taskrunner.settings import ScheduleSettings, Settings
+from taskrunner.schedule_settings import ScheduleSettings
+from taskrunner.settings import Settings
 
 MEMO_KEY = "taskrunner"
 """Schedule memo key marking a schedule as ours (its value: the task queue it serves)."""

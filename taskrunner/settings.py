@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,19 +21,22 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from taskrunner.cron import validate_cron
 from taskrunner.errors import ConfigError
+from taskrunner.health_settings import (
+    HealthSettings,
+)
+from taskrunner.maintenance_settings import (
+    MaintenanceSettings,
+)
 from taskrunner.notification_settings import NotificationSettings
 from taskrunner.reports import Reports, default_reports
+from taskrunner.resource_settings import DatabaseTarget, DataSyncSettings, SmtpSettings
+from taskrunner.schedule_settings import SchedulesSettings
 
 CONFIG_FILE_ENV = "TASKRUNNER_CONFIG"
 """Environment variable naming the TOML settings file."""
 DEFAULT_CONFIG_FILE = Path("taskrunner.toml")
 """Settings file read from the working directory when present."""
-DEFAULT_THRESHOLD = 90.0
-"""CPU, memory and disk percentage at or above which the system is unhealthy (the seed's 90)."""
-
-Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 def validate_timezone(name: str) -> str:
@@ -45,148 +48,6 @@ def validate_timezone(name: str) -> str:
             f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)"
         ) from None
     return name
-
-
-class _Probe(BaseModel):
-    name: str = Field(min_length=1)
-    timeout_seconds: float = Field(default=5.0, gt=0, le=300)
-
-
-class TcpProbe(_Probe):
-    kind: Literal["tcp"] = "tcp"
-    host: str
-    port: int = Field(ge=1, le=65535)
-
-
-class HttpProbe(_Probe):
-    kind: Literal["http"] = "http"
-    url: str = Field(pattern=r"^https?://")
-    expected_status: int = Field(default=200, ge=100, le=599)
-
-
-class PostgresProbe(_Probe):
-    kind: Literal["postgres"] = "postgres"
-    dsn: str
-
-
-class RedisProbe(_Probe):
-    kind: Literal["redis"] = "redis"
-    url: str = Field(pattern=r"^rediss?://")
-
-
-class AmqpProbe(_Probe):
-    kind: Literal["amqp"] = "amqp"
-    url: str = Field(pattern=r"^amqps?://")
-
-
-class DockerProbe(_Probe):
-    kind: Literal["docker"] = "docker"
-    container: str
-    docker_host: str | None = None
-    """Docker engine URL; the environment's DOCKER_HOST (or the local socket) when unset."""
-
-
-ProbeSpec = Annotated[
-    TcpProbe | HttpProbe | PostgresProbe | RedisProbe | AmqpProbe | DockerProbe,
-    Field(discriminator="kind"),
-]
-
-
-class HealthSettings(BaseModel):
-    cpu_threshold: Percent = DEFAULT_THRESHOLD
-    memory_threshold: Percent = DEFAULT_THRESHOLD
-    disk_threshold: Percent = DEFAULT_THRESHOLD
-    disk_path: Path = Path("/")
-    api_url: str | None = Field(default=None, pattern=r"^https?://")
-    """URL whose response time is reported as the ``responseTime`` metric."""
-    api_timeout_seconds: float = Field(default=5.0, gt=0)
-    cpu_sample_seconds: float = Field(default=0.5, gt=0, le=10)
-    probes: list[ProbeSpec] = Field(default_factory=list)
-
-    @field_validator("probes")
-    @classmethod
-    def _unique_names(cls, probes: list[Any]) -> list[Any]:
-        names = [p.name for p in probes]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"probe names must be unique, repeated: {', '.join(dupes)}")
-        return probes
-
-
-class SmtpSettings(BaseModel):
-    """An SMTP server, shared by the email task and the email notification channel.
-
-    The password is never a setting value: it is read at send time from the
-    environment variable named by ``password_env``, so it never enters workflow
-    inputs, results or history.
-    """
-
-    host: str | None = None
-    """None: no SMTP server; the email task writes .eml files into the outbox instead."""
-    port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "ssl"] = "none"
-    username: str | None = None
-    password_env: str = "TASKRUNNER_SMTP_PASSWORD"
-    from_address: str = "taskrunner@localhost"
-    timeout_seconds: float = Field(default=30.0, gt=0)
-
-
-class DataSyncSettings(BaseModel):
-    """How the dataSync task reads its source and writes the destination."""
-
-    http_timeout_seconds: float = Field(default=30.0, gt=0)
-    """Connect/read timeout of one HTTP(S) source request."""
-    max_source_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
-    """A source larger than this is refused (it would be held in memory)."""
-    batch_size: int = Field(default=500, ge=1, le=100_000)
-    """Records upserted (and committed) per batch; the activity heartbeats after each."""
-
-
-class DatabaseTarget(BaseModel):
-    """A database the runner works on: a SQLite file or a PostgreSQL DSN."""
-
-    name: str = Field(default="app", min_length=1)
-    kind: Literal["sqlite", "postgres"] = "sqlite"
-    path: Path | None = None
-    """SQLite file; None means ``<data_dir>/app.db``."""
-    dsn: str | None = None
-    """PostgreSQL connection string (kind = postgres)."""
-
-    @model_validator(mode="after")
-    def _where(self) -> DatabaseTarget:
-        if self.kind == "postgres" and not self.dsn:
-            raise ValueError(f"database {self.name!r} is postgres but has no dsn")
-        return self
-
-
-class ScheduleSettings(BaseModel):
-    """Overrides for one declared schedule (see taskrunner/schedules.py)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    cron: list[str] | None = None
-    """Cron expressions replacing the declared ones (None keeps the declaration's)."""
-    paused: bool = False
-    """Create the schedule paused."""
-    enabled: bool = True
-    """False: `schedules apply` deletes it (or never creates it)."""
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, crons: list[str] | None) -> list[str] | None:
-        if crons is not None and not crons:
-            raise ValueError("give at least one cron expression, or leave cron unset")
-        return [validate_cron(c) for c in crons] if crons else crons
-
-
-class SchedulesSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id_prefix: str = ""
-    """Prefix of schedule ids, to run several independent runners in one namespace."""
-    health_monitor: ScheduleSettings = Field(default_factory=ScheduleSettings)
-    task_processor: ScheduleSettings = Field(default_factory=ScheduleSettings)
-    maintenance: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
 
 class Settings(BaseSettings):
@@ -224,11 +85,17 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     """Notification channels, routing, retries and alert-storm protection."""
 
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
 
     def sqlite_path(self, target: DatabaseTarget) -> Path:
         """Where a SQLite target's file is (its default lives in the data directory)."""
         return target.path if target.path is not None else self.data_dir / "app.db"
+
+    def maintenance_targets(self) -> list[DatabaseTarget]:
+        """The databases maintenance works on (the application database by default)."""
+        return list(self.maintenance.targets) or [self.database]
 
     @property
     def outbox_dir(self) -> Path:

@@ -12,7 +12,7 @@ from activities.channels.base import Channel, ChannelError
 from taskrunner.errors import ConfigError
 from taskrunner.models.notifications import Notification
 from taskrunner.notification_settings import EmailChannel as EmailSettings
-from taskrunner.settings import SmtpSettings
+from taskrunner.resource_settings import SmtpSettings
 
 SUBJECT_MAX = 120
 """Subjects longer than this are cut (mail clients show little more)."""

@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.tasks.common import file_stem, invalid, write_atomically
 from taskrunner.models.tasks import EmailPayload
-from taskrunner.settings import SmtpSettings
+from taskrunner.resource_settings import SmtpSettings
 
 MESSAGE_ID_DOMAIN = "taskrunner"
 """Right-hand side of the Message-IDs the email task generates."""

@@ -12,7 +12,7 @@ import httpx
 from temporalio.exceptions import ApplicationError
 
 from activities.tasks.common import invalid
-from taskrunner.settings import DataSyncSettings
+from taskrunner.resource_settings import DataSyncSettings
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 """HTTP statuses that say "try again later"; any other error status is final."""

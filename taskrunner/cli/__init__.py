@@ -9,11 +9,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from taskrunner.cli import health, notify, schedules, serve
+from taskrunner.cli import health, maintenance, notify, schedules, serve
 from taskrunner.errors import UserError
 from taskrunner.settings import load_settings
 
-COMMANDS = [serve, health, schedules, notify]
+COMMANDS = [serve, health, schedules, maintenance, notify]
 """Modules that each add their subcommands with ``register(subparsers)``."""
 
 

@@ -1,0 +1,82 @@
+"""``taskrunner maintenance``: run the maintenance workflow once and print its report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import uuid
+
+from temporalio.client import WorkflowFailureError
+
+from taskrunner.cli.session import temporal_session
+from taskrunner.maintenance import WORKFLOW_ID_PREFIX, maintenance_input
+from taskrunner.models.maintenance import MaintenanceReport
+from taskrunner.settings import Settings
+from taskrunner.sizes import human_size
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "maintenance",
+        help="run database maintenance once (vacuum, analyze, backup) and print the report",
+        description="Run MaintenanceWorkflow once on the configured targets "
+        "(maintenance.targets, or the application database). Outside the maintenance "
+        "window it is skipped unless --force is given. Exits 1 when a step failed.",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="run even outside the maintenance window"
+    )
+    parser.set_defaults(handler=maintenance_command)
+
+
+async def maintenance_command(args: argparse.Namespace, settings: Settings) -> int:
+    from workflows.maintenance import MaintenanceWorkflow
+
+    params = maintenance_input(settings, force=args.force)
+    if not args.verbose:
+        # The report names what failed; each attempt's traceback is for -v (and workers).
+        logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+    async with temporal_session(settings) as session:
+        try:
+            report = await session.client.execute_workflow(
+                MaintenanceWorkflow.run,
+                params,
+                id=f"{WORKFLOW_ID_PREFIX}/manual-{uuid.uuid4().hex[:8]}",
+                task_queue=settings.task_queue,
+            )
+        except WorkflowFailureError as err:
+            cause = err.cause
+            message = getattr(cause, "message", None) or str(cause)
+            sys.stderr.write(f"✗ Maintenance failed: {message}\n")
+            return 1
+    print(render_maintenance(report))
+    return 0
+
+
+def render_maintenance(report: MaintenanceReport) -> str:
+    """The seed's console lines, then each step with its real numbers."""
+    where = f"(window {report.window} {report.timezone}, local time {report.local_time[11:16]})"
+    if report.status == "skipped":
+        return f"⏰ {report.reason} {where}; use --force to run now"
+    if report.window_open:
+        lines = [f"✓ Maintenance window is open {where}"]
+    else:
+        lines = [f"⏰ Outside maintenance window - running anyway (--force) {where}"]
+    for v in report.vacuum:
+        lines.append(
+            f"Vacuum   {v.target}: {human_size(v.freed_bytes)} freed "
+            f"({human_size(v.size_before)} -> {human_size(v.size_after)}) in {v.duration_seconds:.2f} s"
+        )
+    for a in report.analyze:
+        lines.append(f"Analyze  {a.target}: {a.tables} tables in {a.duration_seconds:.2f} s")
+    for b in report.backups:
+        lines.append(
+            f"Backup   {b.target}: {human_size(b.size_bytes)} ({b.file}), {b.tables} tables, "
+            f"{b.verification}, in {b.duration_seconds:.2f} s"
+        )
+    for p in report.pruned:
+        removed = ", ".join(p.removed) if p.removed else "none"
+        lines.append(f"Retention {p.target}: kept {len(p.kept)}, removed {removed}")
+    lines.append(report.summary or "")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""Real test databases: a SQLite file bloated by deletes, a unique PostgreSQL table."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+"""The machine's PostgreSQL (trust auth); tests share the database, so tables are unique."""
+
+
+def bloated_sqlite(path: Path, rows: int = 1000, kept: int = 100) -> dict[str, int]:
+    """Two tables (one indexed); most rows deleted so the file holds free pages.
+
+    Returns the row count per table after the deletes.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, payload BLOB)")
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("CREATE INDEX notes_body ON notes (body)")
+        conn.executemany("INSERT INTO items (payload) VALUES (?)", [(b"x" * 2000,)] * rows)
+        conn.executemany("INSERT INTO notes (body) VALUES (?)", [(f"note {i}",) for i in range(50)])
+    with conn:
+        conn.execute("DELETE FROM items WHERE id > ?", (kept,))
+    conn.close()
+    return {"items": kept, "notes": 50}
+
+
+def row_counts(path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    finally:
+        conn.close()
+
+
+@contextmanager
+def postgres_table(rows: int = 500) -> Iterator[str]:
+    """A fresh table with ``rows`` rows in the shared test database, dropped afterwards."""
+    name = f"maint_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {name} (id serial PRIMARY KEY, body text)")
+        conn.execute(
+            f"INSERT INTO {name} (body) SELECT 'row ' || g FROM generate_series(1, %s) g",
+            (rows,),
+        )
+    try:
+        yield name
+    finally:
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {name}")
