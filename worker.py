@@ -19,10 +19,11 @@ from activities.monitoring import MonitoringActivities
 from activities.notifications import NotificationActivities
 from activities.tasks import DataSyncTask, EmailTask, ReportTask
 from taskrunner.settings import Settings
+from workflows.daily_maintenance import DailyMaintenanceWorkflow
 from workflows.health import HealthMonitorWorkflow
 from workflows.maintenance import MaintenanceWorkflow
 
-WORKFLOWS: list[type] = [HealthMonitorWorkflow, MaintenanceWorkflow]
+WORKFLOWS: list[type] = [HealthMonitorWorkflow, MaintenanceWorkflow, DailyMaintenanceWorkflow]
 """Every workflow the runner executes."""
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)

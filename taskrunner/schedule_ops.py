@@ -14,6 +14,7 @@ from temporalio.client import (
     ScheduleBackfill,
     ScheduleDescription,
     ScheduleHandle,
+    ScheduleOverlapPolicy,
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
@@ -183,7 +184,11 @@ async def backfill(
     if end <= start:
         raise UserError(f"backfill end {end.isoformat()} is not after start {start.isoformat()}")
     handle = await managed_handle(client, settings, name)
-    await handle.backfill(ScheduleBackfill(start_at=start, end_at=end))
+    # BUFFER_ALL: every past fire time runs, one after the other (the schedule's own
+    # SKIP policy would drop all but the first of a backfill that starts at once).
+    await handle.backfill(
+        ScheduleBackfill(start_at=start, end_at=end, overlap=ScheduleOverlapPolicy.BUFFER_ALL)
+    )
 
 
 async def delete(client: Client, settings: Settings, name: str) -> None:

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -24,6 +24,7 @@ from temporalio.client import (
 )
 
 from taskrunner.errors import UserError
+from taskrunner.maintenance import maintenance_input
 from taskrunner.models.health import HealthCheckInput
 from taskrunner.schedule_settings import ScheduleSettings
 from taskrunner.settings import Settings
@@ -37,7 +38,8 @@ class Declaration:
     name: str
     workflow: str
     """Workflow type the schedule starts."""
-    cron: tuple[str, ...]
+    cron: Callable[[Settings], tuple[str, ...]]
+    """The fire times (the user's ``schedules.<name>.cron`` replaces them)."""
     overlap: ScheduleOverlapPolicy
     catchup_window: timedelta
     """How late a missed run (server or worker down) may still start."""
@@ -49,15 +51,44 @@ DECLARATIONS: tuple[Declaration, ...] = (
     Declaration(
         name="health-monitor",
         workflow="HealthMonitorWorkflow",
-        cron=("*/5 * * * *",),
+        cron=lambda settings: ("*/5 * * * *",),
         # A check still running when the next is due makes the next one pointless.
         overlap=ScheduleOverlapPolicy.SKIP,
         catchup_window=timedelta(minutes=5),
         args=lambda settings: [HealthCheckInput()],
         summary="system metrics and service probes; critical alert when unhealthy",
     ),
+    Declaration(
+        name="maintenance",
+        workflow="DailyMaintenanceWorkflow",
+        cron=lambda settings: maintenance_fire_times(settings),
+        # Two fire times a night (see maintenance_fire_times); a second one while the
+        # first still runs has nothing to do.
+        overlap=ScheduleOverlapPolicy.SKIP,
+        catchup_window=timedelta(minutes=30),
+        args=lambda settings: [maintenance_input(settings)],
+        summary="vacuum, analyze, backup once per local day inside the window",
+    ),
 )
 """Every schedule the runner manages. Extended by the queue and maintenance modules."""
+
+
+def maintenance_fire_times(settings: Settings) -> tuple[str, ...]:
+    """The seed's 02:00, plus the middle of the window, as daily crons.
+
+    Daylight saving can remove the window's first minutes (spring forward at 02:00)
+    or repeat them (fall back); the middle of a window longer than the clock change
+    still exists that day. DailyMaintenanceWorkflow runs maintenance only for the
+    first fire of each local day, so the second fire costs nothing on ordinary days.
+    """
+    window = settings.maintenance
+    start = datetime.combine(date(2000, 1, 1), window.window_start)
+    end = datetime.combine(date(2000, 1, 1), window.window_end)
+    if end <= start:
+        end += timedelta(days=1)  # a window spanning midnight
+    middle = start + (end - start) / 2
+    # A very short window can give the same minute twice: keep it once.
+    return tuple(dict.fromkeys(f"{t.minute} {t.hour} * * *" for t in (start, middle)))
 
 
 def declaration(name: str) -> Declaration:
@@ -136,7 +167,7 @@ def desired_schedules(settings: Settings) -> list[DesiredSchedule]:
             DesiredSchedule(
                 id=settings.schedules.id_prefix + decl.name,
                 declaration=decl,
-                cron=tuple(overrides.cron or decl.cron),
+                cron=tuple(overrides.cron or decl.cron(settings)),
                 paused=overrides.paused,
                 timezone=settings.timezone,
                 task_queue=settings.task_queue,

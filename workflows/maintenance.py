@@ -35,7 +35,7 @@ class MaintenanceWorkflow:
     @workflow.run
     async def run(self, params: MaintenanceInput) -> MaintenanceReport:
         started = workflow.now()
-        local = params.local_time(started)
+        local = params.local_time(params.as_of or started)
         window_open = params.window_open(local)
         report = MaintenanceReport(
             status="skipped",

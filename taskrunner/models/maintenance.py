@@ -37,6 +37,9 @@ class MaintenanceInput(BaseModel):
     window_end: time
     targets: list[str] = Field(min_length=1)
     """Names of the worker's configured targets (``maintenance.targets``), in order."""
+    as_of: datetime | None = None
+    """Judge the window at this instant instead of now: a scheduled run passes its
+    scheduled time, so a run started a little late (or backfilled) counts for its slot."""
 
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
 
