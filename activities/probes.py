@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +19,9 @@ from taskrunner.health_settings import (
     TcpProbe,
 )
 from taskrunner.models.health import ServiceStatus
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+"""Where the docker SDK looks when neither the probe nor DOCKER_HOST names an engine."""
 
 
 async def probe_tcp(spec: TcpProbe) -> str:
@@ -72,14 +76,9 @@ async def probe_docker(spec: DockerProbe) -> str:
 
 
 def _docker_container_state(spec: DockerProbe) -> str:
-    import docker
     from docker.errors import NotFound
 
-    client = (
-        docker.DockerClient(base_url=spec.docker_host, timeout=int(spec.timeout_seconds) or 1)
-        if spec.docker_host
-        else docker.from_env(timeout=int(spec.timeout_seconds) or 1)
-    )
+    client = _docker_client(spec)
     try:
         container = client.containers.get(spec.container)
     except NotFound:
@@ -92,8 +91,28 @@ def _docker_container_state(spec: DockerProbe) -> str:
         raise RuntimeError(f"container is {status}")
     health = (state.get("Health") or {}).get("Status")
     if health is not None and health != "healthy":
-        raise RuntimeError(f"container is running but {health}")
+        raise RuntimeError(f"container is running but its health check says {health}")
     return "running" + (f", {health}" if health else "")
+
+
+def _docker_client(spec: DockerProbe) -> Any:
+    """Connect to the probe's engine, or say plainly which engine could not be reached."""
+    import docker
+    from docker.errors import DockerException
+
+    host = spec.docker_host or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+    socket = host.removeprefix("unix://") if host.startswith("unix://") else None
+    if socket is not None and not os.path.exists(socket):
+        raise RuntimeError(f"no Docker engine socket at {socket}")
+    timeout = int(spec.timeout_seconds) or 1
+    try:
+        if spec.docker_host:
+            return docker.DockerClient(base_url=spec.docker_host, timeout=timeout)
+        # from_env also honours DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
+        return docker.from_env(timeout=timeout)
+    except DockerException as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise RuntimeError(f"Docker engine at {host} does not answer: {reason}") from None
 
 
 PROBES: dict[str, Callable[[Any], Awaitable[str]]] = {

@@ -86,3 +86,25 @@ def make_worker() -> Any:
         return build_worker(client, settings)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Any]:
+    """A real Docker engine with the probe-test image and containers (skips, saying why, if none)."""
+    from tests.helpers.docker_engine import (
+        EngineUnavailable,
+        build_test_image,
+        connect_engine,
+        start_probe_containers,
+    )
+
+    try:
+        engine = connect_engine()
+    except EngineUnavailable as err:
+        pytest.skip(f"no Docker engine could be started here: {err}")
+    try:
+        build_test_image(engine)
+        start_probe_containers(engine)
+        yield engine
+    finally:
+        engine.close()

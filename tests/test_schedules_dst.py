@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.workflowservice.v1 import ListScheduleMatchingTimesRequest
 from temporalio.client import Client, ScheduleBackfill, ScheduleOverlapPolicy
 
@@ -28,6 +29,12 @@ RANGES = [
     (datetime(2026, 3, 28, tzinfo=BERLIN), datetime(2026, 3, 31, tzinfo=BERLIN)),
     (datetime(2026, 10, 24, tzinfo=BERLIN), datetime(2026, 10, 27, tzinfo=BERLIN)),
 ]
+
+
+def timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
 
 
 def berlin_settings(make_settings: Any) -> Settings:
@@ -49,7 +56,10 @@ async def test_fire_times_cover_both_dst_days(dev_client: Client, make_settings:
     for start, end in RANGES:
         response = await dev_client.workflow_service.list_schedule_matching_times(
             ListScheduleMatchingTimesRequest(
-                namespace=dev_client.namespace, schedule_id=sid, start_time=start, end_time=end
+                namespace=dev_client.namespace,
+                schedule_id=sid,
+                start_time=timestamp(start),
+                end_time=timestamp(end),
             )
         )
         fires += [t.ToDatetime().replace(tzinfo=ZoneInfo("UTC")) for t in response.start_time]
