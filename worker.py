@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio.client import Client
@@ -16,10 +17,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.monitoring import MonitoringActivities
 from activities.notifications import NotificationActivities
+from activities.queue import QueueActivities
 from taskrunner.settings import Settings
 from workflows.health import HealthMonitorWorkflow
+from workflows.task_processor import TaskProcessorWorkflow
+from workflows.task_queue import TaskQueueWorkflow
 
-WORKFLOWS: list[type] = [HealthMonitorWorkflow]
+WORKFLOWS: list[type] = [HealthMonitorWorkflow, TaskQueueWorkflow, TaskProcessorWorkflow]
 """Every workflow the runner executes."""
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
@@ -34,24 +38,35 @@ _SANDBOX = SandboxedWorkflowRunner(
 )
 
 
-def build_activities(settings: Settings) -> list[Any]:
+def build_activities(settings: Settings, client: Client) -> list[Any]:
     """Activity callables bound to the instances (and clients) they need."""
     monitoring = MonitoringActivities(settings.health)
     notifications = NotificationActivities()
+    queue = QueueActivities(client, settings)
     return [
         monitoring.collect_system_metrics,
         monitoring.check_services,
         notifications.send_notification,
+        queue.drain_queue,
     ]
 
 
-def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
-    """The worker that runs every workflow and activity of the runner."""
+def build_worker(
+    client: Client,
+    settings: Settings,
+    task_queue: str | None = None,
+    extra_activities: Sequence[Any] = (),
+) -> Worker:
+    """The worker that runs every workflow and activity of the runner.
+
+    ``extra_activities`` adds activities (e.g. of task types registered with
+    ``taskrunner.task_types.registered``) next to the built-in ones.
+    """
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(settings),
+        activities=[*build_activities(settings, client), *extra_activities],
         workflow_runner=_SANDBOX,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
