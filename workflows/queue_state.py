@@ -247,6 +247,7 @@ class QueueState:
             purged=self.purged,
             paused=self.paused,
             run_number=run_number,
+            drains=len(self.drains.active),
             by_type={k: v.model_copy() for k, v in sorted(self.counts.items())},
         )
 

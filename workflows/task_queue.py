@@ -66,8 +66,8 @@ class TaskQueueWorkflow:
 
     @workflow.run
     async def run(self, params: QueueInput) -> None:
+        self._arm_timer()  # for delayed tasks carried over from the previous run
         while not self._continue_as_new_due():
-            self._arm_timer()
             await workflow.wait_condition(self._work_or_stop)
             await self._start_due_tasks()
         # Continue as new: nothing new starts, running tasks finish, handlers return.
@@ -162,6 +162,7 @@ class TaskQueueWorkflow:
             else:
                 workflow.logger.info("Retrying task %s in %s: %s", record.id, delay, err)
                 self._state.retry_later(record, error_text(err), workflow.now() + delay)
+                self._arm_timer()
             return
         self._state.complete(record, result.summary, result.details, workflow.now())
         workflow.logger.info("✓ Task %s completed", record.id)
@@ -225,6 +226,8 @@ class TaskQueueWorkflow:
         while self._state.get(task_id) is not None:
             task_id = workflow.uuid4().hex[:12]
         self._state.add(spec, task_id, workflow.now())
+        if spec.run_at is not None:
+            self._arm_timer()
         return task_id
 
     # -- commands ----------------------------------------------------------------

@@ -116,6 +116,8 @@ class QueueStats(BaseModel):
     purged: int
     paused: bool
     run_number: int
+    drains: int = 0
+    """Drain requests waiting right now."""
     by_type: dict[str, TaskCounts] = Field(default_factory=dict)
 
     def seed_line(self) -> str:

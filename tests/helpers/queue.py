@@ -27,6 +27,7 @@ from taskrunner.models.tasks import TaskActivityInput, TaskResult
 from taskrunner.queue_client import QueueClient
 from taskrunner.settings import Settings
 from taskrunner.task_types import TaskType, registered
+from tests.helpers import assert_eventually
 
 FAST_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=10),
@@ -36,18 +37,18 @@ FAST_RETRY = RetryPolicy(
 )
 
 
-class TestPayload(BaseModel):
+class SamplePayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=0, ge=0)
     sleep_ms: int = Field(default=0, ge=0, le=5000)
 
 
 TEST_TYPES = [
-    TaskType("noop", TestPayload, "test_noop", timedelta(seconds=30), retry_policy=FAST_RETRY),
-    TaskType("sleepy", TestPayload, "test_sleepy", timedelta(seconds=30), retry_policy=FAST_RETRY),
-    TaskType("flaky", TestPayload, "test_flaky", timedelta(seconds=30), retry_policy=FAST_RETRY),
+    TaskType("noop", SamplePayload, "test_noop", timedelta(seconds=30), retry_policy=FAST_RETRY),
+    TaskType("sleepy", SamplePayload, "test_sleepy", timedelta(seconds=30), retry_policy=FAST_RETRY),
+    TaskType("flaky", SamplePayload, "test_flaky", timedelta(seconds=30), retry_policy=FAST_RETRY),
     # The production default: 3 attempts, exponential backoff from 1 s.
-    TaskType("always_fails", TestPayload, "test_always_fails", timedelta(seconds=30)),
+    TaskType("always_fails", SamplePayload, "test_always_fails", timedelta(seconds=30)),
 ]
 
 
@@ -135,8 +136,16 @@ async def running_queue(client: Client, settings: Settings) -> AsyncIterator[Que
                 yield QueueHarness(queue, ledger, client)
             finally:
                 ledger.release.set()
+                # The time-skipping server stops skipping time for good when a workflow
+                # is terminated with an activity in flight: let running tasks end first.
+                with contextlib.suppress(Exception):
+                    await assert_eventually(lambda: _idle(queue), timeout=15)
                 with contextlib.suppress(Exception):
                     await queue.handle.terminate("test over")
+
+
+async def _idle(queue: QueueClient) -> None:
+    assert (await queue.stats()).running == 0
 
 
 def assert_accounted(stats: QueueStats) -> None:
