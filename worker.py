@@ -7,8 +7,8 @@ Run it on as many machines as you like against one Temporal cluster:
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client

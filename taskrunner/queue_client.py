@@ -46,6 +46,8 @@ from taskrunner.settings import Settings
 T = TypeVar("T")
 
 QUEUE_WORKFLOW = "TaskQueueWorkflow"
+_MAYBE_RECORD: Any = TaskRecord | None
+"""The ``task`` query's result type (a union, which the client's signature does not admit)."""
 BUSY_RETRIES = 12
 """Tries of one call while the server reports too many in-flight updates."""
 BUSY_BACKOFF = (0.05, 2.0)
@@ -108,7 +110,7 @@ class QueueClient:
         return BatchEnqueued(task_ids=ids, created=created)
 
     async def _with_start(self, update: str, arg: Any, result_type: type[T]) -> T:
-        start = WithStartWorkflowOperation(
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             QUEUE_WORKFLOW,
             QueueInput(config=queue_config(self.settings, self.name)),
             id=self.workflow_id,
@@ -160,7 +162,9 @@ class QueueClient:
 
     async def _update(self, name: str, arg: Any, result_type: type[T]) -> T:
         if arg is None:
-            return await self._call(lambda: self.handle.execute_update(name, result_type=result_type))
+            return await self._call(
+                lambda: self.handle.execute_update(name, result_type=result_type)
+            )
         return await self._call(
             lambda: self.handle.execute_update(name, arg, result_type=result_type)
         )
@@ -178,9 +182,7 @@ class QueueClient:
 
     async def show(self, task_id: str) -> TaskRecord:
         record = await self._call(
-            lambda: self.handle.query(
-                "task", TaskRef(task_id=task_id), result_type=TaskRecord | None
-            )
+            lambda: self.handle.query("task", TaskRef(task_id=task_id), result_type=_MAYBE_RECORD)
         )
         if record is None:
             raise UserError(f"unknown task id {task_id!r} in queue {self.name!r}")

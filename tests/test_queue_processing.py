@@ -66,10 +66,16 @@ async def test_flaky_task_succeeds_on_its_second_attempt(queue: QueueHarness) ->
 
 
 async def test_retry_all_and_purge_failed(queue: QueueHarness) -> None:
-    ids = (await queue.queue.enqueue_batch([TaskSpec(type="always_fails", key=f"k{i}") for i in range(3)])).task_ids
+    ids = (
+        await queue.queue.enqueue_batch(
+            [TaskSpec(type="always_fails", key=f"k{i}") for i in range(3)]
+        )
+    ).task_ids
     await queue.queue.drain()
     assert (await queue.queue.stats()).failed == 3
-    with pytest.raises(UserError, match=r"^task .* is failed; only pending tasks can be cancelled$"):
+    with pytest.raises(
+        UserError, match=r"^task .* is failed; only pending tasks can be cancelled$"
+    ):
         await queue.queue.cancel(ids[0])
     retried = await queue.queue.retry_all()
     assert sorted(retried.task_ids) == sorted(ids)
@@ -95,9 +101,7 @@ async def test_unknown_task_id_gives_a_clear_error(queue: QueueHarness) -> None:
     assert_accounted(await queue.queue.stats())
 
 
-async def test_tasks_run_by_priority_then_age(
-    client: Client, make_settings: Any
-) -> None:
+async def test_tasks_run_by_priority_then_age(client: Client, make_settings: Any) -> None:
     settings = make_settings(queue={"max_concurrency": 1})
     async with running_queue(client, settings) as h:
         await h.queue.enqueue(TaskSpec(type="noop"))  # creates the queue
@@ -216,7 +220,9 @@ async def test_task_of_a_type_no_longer_known_fails_without_retry(
 ) -> None:
     await queue.queue.enqueue(TaskSpec(type="noop"))
     await queue.queue.pause()
-    with registered(TaskType("ghost", SamplePayload, "test_noop", timedelta(seconds=5), retry_policy=FAST_RETRY)):
+    with registered(
+        TaskType("ghost", SamplePayload, "test_noop", timedelta(seconds=5), retry_policy=FAST_RETRY)
+    ):
         ghost = await queue.queue.enqueue(TaskSpec(type="ghost"))
     await queue.queue.resume()
     await queue.queue.drain()
@@ -225,7 +231,10 @@ async def test_task_of_a_type_no_longer_known_fails_without_retry(
     assert record.last_error is not None
     assert record.last_error.startswith("unknown task type 'ghost' (this worker knows: ")
     assert ghost.task_id not in queue.ledger.executions
-    assert f"Task {ghost.task_id} failed after 1 attempts: unknown task type" in capsys.readouterr().out
+    assert (
+        f"Task {ghost.task_id} failed after 1 attempts: unknown task type"
+        in capsys.readouterr().out
+    )
 
 
 async def test_processor_drains_reports_and_warns_on_failures(

@@ -48,9 +48,7 @@ def check_spec(spec: TaskSpec, max_payload_bytes: int) -> None:
         )
 
 
-def retry_delay(
-    policy: RetryPolicy, round_attempts: int, err: BaseException
-) -> timedelta | None:
+def retry_delay(policy: RetryPolicy, round_attempts: int, err: BaseException) -> timedelta | None:
     """How long to wait before the next attempt, or None when the task has failed for good.
 
     Follows Temporal's own activity retry rules: maximum attempts, non-retryable
@@ -58,9 +56,9 @@ def retry_delay(
     an activity's ``next_retry_delay`` override.
     """
     cause = err.cause if isinstance(err, ActivityError) else err
-    if isinstance(cause, ApplicationError):
-        if cause.non_retryable or cause.type in (policy.non_retryable_error_types or ()):
-            return None
+    never_retried = policy.non_retryable_error_types or ()
+    if isinstance(cause, ApplicationError) and (cause.non_retryable or cause.type in never_retried):
+        return None
     if policy.maximum_attempts and round_attempts >= policy.maximum_attempts:
         return None
     if isinstance(cause, ApplicationError) and cause.next_retry_delay is not None:

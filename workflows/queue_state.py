@@ -216,9 +216,7 @@ class QueueState:
     # -- queries -------------------------------------------------------------
 
     def get(self, task_id: str) -> TaskRecord | None:
-        return (
-            self.tasks.get(task_id) or self.completed.get(task_id) or self.cancelled.get(task_id)
-        )
+        return self.tasks.get(task_id) or self.completed.get(task_id) or self.cancelled.get(task_id)
 
     def list(self, status: TaskStatus | None, limit: int) -> list[TaskRecord]:
         """Tasks with ``status`` (pending in the order they will run; finished newest first)."""

@@ -9,7 +9,9 @@ tasks, lets running ones finish, and continues as new with its state.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -63,6 +65,8 @@ class TaskQueueWorkflow:
         """Task coroutines still running (activity, then maybe a notification)."""
         self._stopping = False
         self._timer_at: datetime | None = None
+        self._children: set[asyncio.Task[None]] = set()
+        """Task runs and timers in flight (a reference keeps them from being collected)."""
 
     @workflow.run
     async def run(self, params: QueueInput) -> None:
@@ -107,7 +111,12 @@ class TaskQueueWorkflow:
         if wake is None or (self._timer_at is not None and self._timer_at <= wake):
             return
         self._timer_at = wake
-        asyncio.create_task(self._sleep_until(wake))
+        self._spawn(self._sleep_until(wake))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        child = asyncio.create_task(coroutine)
+        self._children.add(child)
+        child.add_done_callback(self._children.discard)
 
     async def _sleep_until(self, at: datetime) -> None:
         await workflow.sleep(max(at - workflow.now(), timedelta(milliseconds=1)))
@@ -121,7 +130,7 @@ class TaskQueueWorkflow:
             if record is None:
                 return
             self._busy += 1
-            asyncio.create_task(self._run_task(record))
+            self._spawn(self._run_task(record))
             if interval:
                 # The seed's DelayStep between tasks, as a durable timer.
                 await workflow.sleep(interval)
@@ -290,9 +299,9 @@ class TaskQueueWorkflow:
             up_to, self._state.active_up_to(up_to), request.max_outcomes
         )
         await workflow.wait_condition(
-            lambda: drain.remaining <= 0
-            or self._state.paused
-            or (self._stopping and self._busy == 0)
+            lambda: (
+                drain.remaining <= 0 or self._state.paused or (self._stopping and self._busy == 0)
+            )
         )
         result = self._state.drains.stop(drain)
         result.done = drain.remaining <= 0

@@ -45,8 +45,13 @@ class SamplePayload(BaseModel):
 
 TEST_TYPES = [
     TaskType("noop", SamplePayload, "test_noop", timedelta(seconds=30), retry_policy=FAST_RETRY),
-    TaskType("sleepy", SamplePayload, "test_sleepy", timedelta(seconds=30), retry_policy=FAST_RETRY),
+    TaskType(
+        "sleepy", SamplePayload, "test_sleepy", timedelta(seconds=30), retry_policy=FAST_RETRY
+    ),
     TaskType("flaky", SamplePayload, "test_flaky", timedelta(seconds=30), retry_policy=FAST_RETRY),
+    TaskType(
+        "doomed", SamplePayload, "test_always_fails", timedelta(seconds=30), retry_policy=FAST_RETRY
+    ),
     # The production default: 3 attempts, exponential backoff from 1 s.
     TaskType("always_fails", SamplePayload, "test_always_fails", timedelta(seconds=30)),
 ]
@@ -97,7 +102,7 @@ class Ledger:
 
     @activity.defn(name="test_flaky")
     async def flaky(self, params: TaskActivityInput) -> TaskResult:
-        """Fails on the first attempt of each round, succeeds on the next."""
+        """Fails on the task's very first attempt, succeeds on every later one."""
         self._enter(params)
         if activity.info().attempt + params.attempt_offset == 1:
             self.running -= 1
