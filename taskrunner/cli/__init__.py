@@ -9,11 +9,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from taskrunner.cli import health, serve
+from taskrunner.cli import health, queue, serve
 from taskrunner.errors import UserError
 from taskrunner.settings import load_settings
 
-COMMANDS = [serve, health]
+COMMANDS = [serve, health, queue]
 """Modules that each add their subcommands with ``register(subparsers)``."""
 
 
