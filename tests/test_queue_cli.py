@@ -19,10 +19,16 @@ EMAIL = '{"recipient": "admin@example.com", "subject": "Daily Report"}'
 def cli(tmp_path: Path, dev_server: DevServer) -> Any:
     """Run ``taskrunner`` against the dev server, on a queue and task queue of this test."""
     queue = f"cli-{uuid.uuid4().hex[:8]}"
-    env = {"TEMPORAL_ADDRESS": dev_server.address, "TASKRUNNER_TASK_QUEUE": f"tq-{queue}"}
 
     def run(*args: str) -> Any:
-        return run_cli(*args, "--queue", queue, cwd=tmp_path, **env)
+        return run_cli(
+            *args,
+            "--queue",
+            queue,
+            cwd=tmp_path,
+            TEMPORAL_ADDRESS=dev_server.address,
+            TASKRUNNER_TASK_QUEUE=f"tq-{queue}",
+        )
 
     run.queue = queue  # type: ignore[attr-defined]
     return run
