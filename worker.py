@@ -56,16 +56,18 @@ def build_worker(
     settings: Settings,
     task_queue: str | None = None,
     extra_activities: Sequence[Any] = (),
+    extra_workflows: Sequence[type] = (),
 ) -> Worker:
     """The worker that runs every workflow and activity of the runner.
 
     ``extra_activities`` adds activities (e.g. of task types registered with
-    ``taskrunner.task_types.registered``) next to the built-in ones.
+    ``taskrunner.task_types.registered``) next to the built-in ones;
+    ``extra_workflows`` does the same for workflows (benchmarks' baselines).
     """
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=WORKFLOWS,
+        workflows=[*WORKFLOWS, *extra_workflows],
         activities=[*build_activities(settings, client), *extra_activities],
         workflow_runner=_SANDBOX,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
