@@ -7,6 +7,7 @@ Run it on as many machines as you like against one Temporal cluster:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,13 +18,22 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.database import DatabaseActivities
 from activities.monitoring import MonitoringActivities
 from activities.notifications import NotificationActivities
+from activities.queue import QueueActivities
 from activities.tasks import DataSyncTask, EmailTask, ReportTask
 from taskrunner.settings import Settings
 from workflows.daily_maintenance import DailyMaintenanceWorkflow
 from workflows.health import HealthMonitorWorkflow
 from workflows.maintenance import MaintenanceWorkflow
+from workflows.task_processor import TaskProcessorWorkflow
+from workflows.task_queue import TaskQueueWorkflow
 
-WORKFLOWS: list[type] = [HealthMonitorWorkflow, MaintenanceWorkflow, DailyMaintenanceWorkflow]
+WORKFLOWS: list[type] = [
+    HealthMonitorWorkflow,
+    TaskQueueWorkflow,
+    TaskProcessorWorkflow,
+    MaintenanceWorkflow,
+    DailyMaintenanceWorkflow,
+]
 """Every workflow the runner executes."""
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
@@ -43,11 +53,12 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def build_activities(settings: Settings) -> list[Any]:
+def build_activities(settings: Settings, client: Client) -> list[Any]:
     """Activity callables bound to the instances (and clients) they need."""
     monitoring = MonitoringActivities(settings.health)
     notifications = NotificationActivities(settings)
     database = DatabaseActivities(settings)
+    queue = QueueActivities(client, settings)
     return [
         monitoring.collect_system_metrics,
         monitoring.check_services,
@@ -60,16 +71,28 @@ def build_activities(settings: Settings) -> list[Any]:
         database.analyze_database,
         database.backup_database,
         database.prune_backups,
+        queue.drain_queue,
     ]
 
 
-def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
-    """The worker that runs every workflow and activity of the runner."""
+def build_worker(
+    client: Client,
+    settings: Settings,
+    task_queue: str | None = None,
+    extra_activities: Sequence[Any] = (),
+    extra_workflows: Sequence[type] = (),
+) -> Worker:
+    """The worker that runs every workflow and activity of the runner.
+
+    ``extra_activities`` adds activities (e.g. of task types registered with
+    ``taskrunner.task_types.registered``) next to the built-in ones;
+    ``extra_workflows`` does the same for workflows (benchmarks' baselines).
+    """
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=WORKFLOWS,
-        activities=build_activities(settings),
+        workflows=[*WORKFLOWS, *extra_workflows],
+        activities=[*build_activities(settings, client), *extra_activities],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

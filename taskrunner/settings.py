@@ -29,6 +29,7 @@ from taskrunner.maintenance_settings import (
     MaintenanceSettings,
 )
 from taskrunner.notification_settings import NotificationSettings
+from taskrunner.queue_settings import QueueSettings
 from taskrunner.reports import Reports, default_reports
 from taskrunner.resource_settings import DatabaseTarget, DataSyncSettings, SmtpSettings
 from taskrunner.schedule_settings import SchedulesSettings
@@ -86,6 +87,7 @@ class Settings(BaseSettings):
     """Notification channels, routing, retries and alert-storm protection."""
 
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
 
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
 

@@ -6,7 +6,9 @@ code reads this registry (it is plain data, passed through the sandbox).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -24,7 +26,8 @@ class TaskType:
     """Name of the activity that executes it (takes TaskActivityInput, returns TaskResult)."""
     start_to_close_timeout: timedelta
     heartbeat_timeout: timedelta | None = None
-    retry_policy: RetryPolicy = DEFAULT_RETRY
+    # RetryPolicy is a mutable dataclass: a plain default is refused by @dataclass.
+    retry_policy: RetryPolicy = field(default_factory=lambda: DEFAULT_RETRY)
 
 
 TASK_TYPES: dict[str, TaskType] = {
@@ -44,3 +47,22 @@ TASK_TYPES: dict[str, TaskType] = {
     ]
 }
 """Every known task type by name."""
+
+
+@contextlib.contextmanager
+def registered(*task_types: TaskType) -> Iterator[None]:
+    """Add task types to :data:`TASK_TYPES` for the duration of a ``with`` block.
+
+    The queue's validator and its processing loop read the same dict, so a type
+    added here is accepted and executed alike (the worker must also register the
+    type's activity). Tests use it for their own task types.
+    """
+    clashes = [t.name for t in task_types if t.name in TASK_TYPES]
+    if clashes:
+        raise ValueError(f"task type(s) already registered: {', '.join(clashes)}")
+    TASK_TYPES.update({t.name: t for t in task_types})
+    try:
+        yield
+    finally:
+        for t in task_types:
+            TASK_TYPES.pop(t.name, None)

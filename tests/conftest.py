@@ -108,3 +108,12 @@ def docker_engine() -> Iterator[Any]:
         yield engine
     finally:
         engine.close()
+
+
+@pytest.fixture
+async def queue(client: Client, settings: Settings) -> AsyncIterator[Any]:
+    """A fresh task queue on the time-skipping server, with the test task types and worker."""
+    from tests.helpers.queue import running_queue
+
+    async with running_queue(client, settings) as harness:
+        yield harness

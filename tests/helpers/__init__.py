@@ -6,7 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -29,3 +29,20 @@ async def assert_eventually(
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(interval)
+
+
+async def wait_for_output(capsys: Any, text: str, timeout: float = 30.0) -> str:
+    """Captured stdout once it contains ``text``.
+
+    Notifications are sent by their own activity, after the state change a test
+    observes, so their console line can arrive a moment later.
+    """
+    seen = ""
+
+    async def check() -> str:
+        nonlocal seen
+        seen += capsys.readouterr().out
+        assert text in seen, f"{text!r} not printed; got: {seen[-2000:]!r}"
+        return seen
+
+    return await assert_eventually(check, timeout=timeout)

@@ -1,0 +1,143 @@
+"""``taskrunner enqueue`` and ``taskrunner queue ...``: feed, command and inspect a queue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from taskrunner.cli.queue_render import render_drain, render_record, render_stats, render_tasks
+from taskrunner.cli.session import temporal_session
+from taskrunner.errors import UserError
+from taskrunner.models.queue import TaskSpec, TaskStatus
+from taskrunner.queue_client import QueueClient
+from taskrunner.settings import Settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    enqueue = subparsers.add_parser(
+        "enqueue",
+        help="add a task to a queue (creating the queue if needed)",
+        description="Validate and enqueue one task. The queue rejects unknown types and "
+        "payloads that do not fit the type, with the field and the reason.",
+    )
+    enqueue.add_argument("type", help="task type, e.g. email, report, dataSync")
+    enqueue.add_argument("--data", default="{}", help="payload as a JSON object")
+    enqueue.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    enqueue.add_argument(
+        "--run-at", help="ISO date-time not before which it runs (local zone from settings)"
+    )
+    enqueue.add_argument("--key", help="idempotency key: the same key returns the same task")
+    _queue_option(enqueue)
+    enqueue.set_defaults(handler=enqueue_command)
+
+    queue = subparsers.add_parser(
+        "queue",
+        help="queue stats, listings and commands",
+        description="Inspect and command a task queue.",
+    )
+    actions = queue.add_subparsers(dest="action", required=True, metavar="ACTION")
+    simple = {
+        "stats": "counters by status and by type",
+        "purge": "delete every failed task",
+        "pause": "stop starting tasks (running ones finish)",
+        "resume": "start tasks again",
+        "drain": "wait until every task pending now has finished; print how each ended",
+    }
+    for name, text in simple.items():
+        _queue_option(actions.add_parser(name, help=text, description=text.capitalize() + "."))
+    listing = actions.add_parser("list", help="tasks by status", description="List tasks.")
+    listing.add_argument("--status", choices=[s.value for s in TaskStatus])
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    _queue_option(listing)
+    for name, text in {"show": "one task in full", "cancel": "cancel a pending task"}.items():
+        parser = actions.add_parser(name, help=text, description=text.capitalize() + ".")
+        parser.add_argument("task_id")
+        _queue_option(parser)
+    retry = actions.add_parser(
+        "retry", help="queue a failed task (or --all) again", description="Retry failed tasks."
+    )
+    retry.add_argument("task_id", nargs="?")
+    retry.add_argument("--all", action="store_true", help="every failed task")
+    _queue_option(retry)
+    queue.set_defaults(handler=queue_command)
+
+
+def _queue_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--queue", help="queue name (default: settings queue.name)")
+
+
+def parse_payload(text: str) -> dict[str, Any]:
+    """The --data JSON object, or a one-line UserError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(f"--data is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise UserError('--data must be a JSON object, e.g. \'{"recipient": "a@b.c"}\'')
+    return data
+
+
+def parse_run_at(text: str | None, timezone: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"--run-at {text!r} is not an ISO date-time (e.g. 2030-01-31T09:00 or ...Z)"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=ZoneInfo(timezone))
+
+
+async def enqueue_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        spec = TaskSpec(
+            type=args.type,
+            payload=parse_payload(args.data),
+            priority=args.priority,
+            run_at=parse_run_at(args.run_at, settings.timezone),
+            key=args.key,
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise UserError(f"invalid --{first['loc'][0]}: {first['msg']}") from None
+    async with temporal_session(settings) as session:
+        queue = QueueClient(session.client, settings, args.queue)
+        result = await queue.enqueue(spec)
+    verb = "Enqueued" if result.created else "Already enqueued (same key):"
+    print(f"{verb} task {result.task_id} ({spec.type}) on queue {queue.name}")
+    return 0
+
+
+async def queue_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "retry" and bool(args.task_id) == bool(args.all):
+        raise UserError("queue retry needs a task id or --all (not both)")
+    async with temporal_session(settings) as session:
+        queue = QueueClient(session.client, settings, args.queue)
+        print(await _run(queue, args))
+    return 0
+
+
+async def _run(queue: QueueClient, args: argparse.Namespace) -> str:
+    action = args.action
+    if action == "stats":
+        return render_stats(await queue.stats())
+    if action == "list":
+        status = TaskStatus(args.status) if args.status else None
+        return render_tasks(await queue.list(status, max(1, args.limit)))
+    if action == "show":
+        return render_record(await queue.show(args.task_id))
+    if action == "drain":
+        return render_drain(await queue.drain())
+    if action == "retry":
+        result = await (queue.retry_all() if args.all else queue.retry(args.task_id))
+    elif action == "cancel":
+        result = await queue.cancel(args.task_id)
+    else:
+        result = await getattr(queue, action)()
+    return result.message

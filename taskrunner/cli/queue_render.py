@@ -1,0 +1,126 @@
+"""Readable tables for queue stats, task listings, one task, and drain outcomes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from taskrunner.models.queue import DrainResult, QueueStats, TaskOutcome, TaskRecord, TaskStatus
+
+STATUSES = [s.value for s in TaskStatus]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned text columns; numbers right-aligned."""
+    cells = [[str(c) for c in headers], *[[_cell(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    numeric = [
+        bool(rows) and all(isinstance(row[i], int) for row in rows) for i in range(len(headers))
+    ]
+    lines = []
+    for r in cells:
+        parts = [
+            c.rjust(w) if numeric[i] else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def render_stats(stats: QueueStats) -> str:
+    state = "paused" if stats.paused else "processing"
+    head = f"Queue {stats.queue} ({state}, run {stats.run_number})"
+    counts = table(
+        ["STATUS", "TASKS"],
+        [[s, getattr(stats, s)] for s in STATUSES] + [["total", stats.total]],
+    )
+    lines = [head, counts, f"enqueued {stats.enqueued}, purged {stats.purged}"]
+    if stats.by_type:
+        rows = [[name, *(getattr(c, s) for s in STATUSES)] for name, c in stats.by_type.items()]
+        lines += ["", table(["TYPE", *(s.upper() for s in STATUSES)], rows)]
+    return "\n".join(lines)
+
+
+def render_tasks(records: Sequence[TaskRecord]) -> str:
+    if not records:
+        return "No tasks."
+    rows = [
+        [
+            r.id,
+            r.type,
+            r.status.value,
+            r.priority,
+            r.attempts,
+            r.enqueued_at,
+            _short(r.last_error if r.status == TaskStatus.FAILED else r.summary),
+        ]
+        for r in records
+    ]
+    return table(["ID", "TYPE", "STATUS", "PRIORITY", "ATTEMPTS", "ENQUEUED (UTC)", "RESULT"], rows)
+
+
+def render_record(r: TaskRecord) -> str:
+    fields: list[tuple[str, object]] = [
+        ("id", r.id),
+        ("type", r.type),
+        ("status", r.status.value),
+        ("priority", r.priority),
+        ("attempts", r.attempts),
+        ("key", r.key),
+        ("run at", r.run_at),
+        ("enqueued", r.enqueued_at),
+        ("started", r.started_at),
+        ("finished", r.finished_at),
+        ("result", r.summary),
+        ("error", r.last_error),
+        ("payload", json.dumps(r.payload, sort_keys=True)),
+    ]
+    if r.details:
+        fields.append(("details", json.dumps(r.details, sort_keys=True, default=str)))
+    width = max(len(name) for name, _ in fields)
+    return "\n".join(f"{name + ':':<{width + 1}} {_cell(value)}" for name, value in fields)
+
+
+def outcome_lines(outcomes: Sequence[TaskOutcome]) -> list[str]:
+    """The seed's per-task lines: each attempt, then how the task ended."""
+    lines = []
+    for o in outcomes:
+        for attempt in range(1, max(o.attempts, 1) + 1):
+            lines.append(f"Processing task {o.task_id} ({o.type}) - Attempt {attempt}")
+        if o.status == TaskStatus.COMPLETED:
+            if o.summary:
+                lines.append(f"  {o.summary}")
+            lines.append(f"✓ Task {o.task_id} completed")
+        else:
+            lines.append(f"✗ Task {o.task_id} {o.status.value}: {o.error or '-'}")
+    return lines
+
+
+def render_drain(result: DrainResult) -> str:
+    processed = result.completed + result.failed + result.cancelled
+    lines = outcome_lines(result.outcomes)
+    if processed > len(result.outcomes):
+        lines.append(f"... and {processed - len(result.outcomes)} more")
+    lines.append(f"Task processing complete: {processed} tasks processed")
+    lines.append(
+        f"{result.completed} succeeded, {result.failed} failed, {result.cancelled} cancelled"
+    )
+    if result.paused:
+        lines.append("The queue is paused: resume it to process the rest.")
+    return "\n".join(lines)
+
+
+def _short(text: str | None, limit: int = 60) -> str | None:
+    if text is None:
+        return None
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,162 @@
+"""Test-only task types whose activities record every execution in a ledger.
+
+``running_queue(...)`` registers them for the test's duration, runs the real
+worker with their activities added, and hands back a :class:`QueueClient` on a
+queue of the test's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from taskrunner.models.queue import QueueStats
+from taskrunner.models.tasks import TaskActivityInput, TaskResult
+from taskrunner.queue_client import QueueClient
+from taskrunner.settings import Settings
+from taskrunner.task_types import TaskType, registered
+from tests.helpers import assert_eventually
+
+FAST_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=10),
+    maximum_interval=timedelta(milliseconds=50),
+    maximum_attempts=3,
+    non_retryable_error_types=["InvalidTaskData"],
+)
+
+
+class SamplePayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n: int = Field(default=0, ge=0)
+    sleep_ms: int = Field(default=0, ge=0, le=5000)
+
+
+TEST_TYPES = [
+    TaskType("noop", SamplePayload, "test_noop", timedelta(seconds=30), retry_policy=FAST_RETRY),
+    TaskType(
+        "sleepy", SamplePayload, "test_sleepy", timedelta(seconds=30), retry_policy=FAST_RETRY
+    ),
+    TaskType("flaky", SamplePayload, "test_flaky", timedelta(seconds=30), retry_policy=FAST_RETRY),
+    TaskType(
+        "doomed", SamplePayload, "test_always_fails", timedelta(seconds=30), retry_policy=FAST_RETRY
+    ),
+    # The production default: 3 attempts, exponential backoff from 1 s.
+    TaskType("always_fails", SamplePayload, "test_always_fails", timedelta(seconds=30)),
+]
+
+
+@dataclass
+class Ledger:
+    """What the test activities saw: executions per task, start order, concurrency."""
+
+    executions: Counter[str] = field(default_factory=Counter)
+    completions: Counter[str] = field(default_factory=Counter)
+    started: list[str] = field(default_factory=list)
+    running: int = 0
+    max_running: int = 0
+    broken: bool = True
+    """While True, ``always_fails`` and ``flaky`` fail; a test "fixes the cause" by clearing it."""
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    """``sleepy`` tasks with sleep_ms=0 wait for this instead of a fixed time."""
+
+    def _enter(self, params: TaskActivityInput) -> None:
+        self.executions[params.task_id] += 1
+        self.started.append(params.task_id)
+        self.running += 1
+        self.max_running = max(self.max_running, self.running)
+
+    def _done(self, params: TaskActivityInput) -> TaskResult:
+        self.running -= 1
+        self.completions[params.task_id] += 1
+        return TaskResult(summary=f"done {params.task_id}", details={"n": params.payload.get("n")})
+
+    @activity.defn(name="test_noop")
+    async def noop(self, params: TaskActivityInput) -> TaskResult:
+        self._enter(params)
+        return self._done(params)
+
+    @activity.defn(name="test_sleepy")
+    async def sleepy(self, params: TaskActivityInput) -> TaskResult:
+        self._enter(params)
+        try:
+            if params.payload.get("sleep_ms"):
+                await asyncio.sleep(params.payload["sleep_ms"] / 1000)
+            else:
+                await self.release.wait()
+        except BaseException:
+            self.running -= 1
+            raise
+        return self._done(params)
+
+    @activity.defn(name="test_flaky")
+    async def flaky(self, params: TaskActivityInput) -> TaskResult:
+        """Fails on the task's very first attempt, succeeds on every later one."""
+        self._enter(params)
+        if activity.info().attempt + params.attempt_offset == 1:
+            self.running -= 1
+            raise ApplicationError("first attempt always fails")
+        return self._done(params)
+
+    @activity.defn(name="test_always_fails")
+    async def always_fails(self, params: TaskActivityInput) -> TaskResult:
+        self._enter(params)
+        if self.broken:
+            self.running -= 1
+            raise ApplicationError("the disk is on fire", type="DiskOnFire")
+        return self._done(params)
+
+    def activities(self) -> list[Any]:
+        return [self.noop, self.sleepy, self.flaky, self.always_fails]
+
+
+@dataclass
+class QueueHarness:
+    queue: QueueClient
+    ledger: Ledger
+    client: Client
+
+
+@contextlib.asynccontextmanager
+async def running_queue(client: Client, settings: Settings) -> AsyncIterator[QueueHarness]:
+    """Worker + test task types + a fresh queue; the queue workflow is ended afterwards."""
+    from worker import build_worker
+
+    ledger = Ledger()
+    queue = QueueClient(client, settings, f"test-{uuid.uuid4().hex[:10]}")
+    with registered(*TEST_TYPES):
+        async with build_worker(client, settings, extra_activities=ledger.activities()):
+            try:
+                yield QueueHarness(queue, ledger, client)
+            finally:
+                ledger.release.set()
+                # The time-skipping server stops skipping time for good when a workflow
+                # is terminated with an activity in flight: let running tasks end first.
+                with contextlib.suppress(Exception):
+                    await assert_eventually(lambda: _idle(queue), timeout=15)
+                with contextlib.suppress(Exception):
+                    await queue.handle.terminate("test over")
+
+
+async def _idle(queue: QueueClient) -> None:
+    assert (await queue.stats()).running == 0
+
+
+def assert_accounted(stats: QueueStats) -> None:
+    """Every enqueued task is in exactly one state (purged ones counted apart)."""
+    parts = stats.pending + stats.running + stats.completed + stats.failed + stats.cancelled
+    assert parts == stats.total, stats
+    assert stats.total + stats.purged == stats.enqueued, stats
+    for name, counts in stats.by_type.items():
+        assert min(counts.model_dump().values()) >= 0, (name, counts)

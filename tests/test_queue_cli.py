@@ -1,0 +1,91 @@
+"""The queue CLI as users run it: real subprocesses against the dev server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taskrunner.devserver import DevServer
+from tests.helpers.cli import run_cli
+
+EMAIL = '{"recipient": "admin@example.com", "subject": "Daily Report"}'
+
+
+@pytest.fixture
+def cli(tmp_path: Path, dev_server: DevServer) -> Any:
+    """Run ``taskrunner`` against the dev server, on a queue and task queue of this test."""
+    queue = f"cli-{uuid.uuid4().hex[:8]}"
+
+    def run(*args: str) -> Any:
+        return run_cli(
+            *args,
+            "--queue",
+            queue,
+            cwd=tmp_path,
+            TEMPORAL_ADDRESS=dev_server.address,
+            TASKRUNNER_TASK_QUEUE=f"tq-{queue}",
+        )
+
+    run.queue = queue  # type: ignore[attr-defined]
+    return run
+
+
+def _ok(result: Any) -> str:
+    assert result.returncode == 0, result.stderr
+    return str(result.stdout)
+
+
+def _one_line_error(result: Any) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return str(lines[0])
+
+
+def test_enqueue_then_stats_list_show_and_cancel(cli: Any) -> None:
+    # A far-off run_at keeps the task pending whatever the worker is doing.
+    out = _ok(cli("enqueue", "email", "--data", EMAIL, "--run-at", "2099-01-01T00:00:00Z"))
+    found = re.fullmatch(rf"Enqueued task (\w+) \(email\) on queue {cli.queue}\n", out)
+    assert found, out
+    task_id = found.group(1)
+
+    stats = _ok(cli("queue", "stats"))
+    assert f"Queue {cli.queue} (processing, run 1)" in stats
+    assert re.search(r"^pending\s+1$", stats, re.M), stats
+    assert re.search(r"^email\s+1\s+0\s+0\s+0\s+0$", stats, re.M), stats
+
+    listing = _ok(cli("queue", "list", "--status", "pending"))
+    assert listing.splitlines()[0].split()[:3] == ["ID", "TYPE", "STATUS"]
+    assert re.search(rf"^{task_id}\s+email\s+pending\s+0\s+0\s", listing, re.M), listing
+
+    shown = _ok(cli("queue", "show", task_id))
+    assert f"id:       {task_id}" in shown
+    assert "run at:   2099-01-01 00:00:00" in shown
+    assert '"recipient": "admin@example.com"' in shown
+
+    assert _ok(cli("queue", "cancel", task_id)).strip() == f"task {task_id} cancelled"
+    assert re.search(r"^cancelled\s+1$", _ok(cli("queue", "stats")), re.M)
+
+
+def test_cli_errors_are_one_line(cli: Any) -> None:
+    bad_json = _one_line_error(cli("enqueue", "email", "--data", "{oops"))
+    assert bad_json.startswith("error: --data is not valid JSON: ")
+
+    unknown = _one_line_error(cli("enqueue", "fax", "--data", "{}"))
+    assert unknown.startswith("error: unknown task type 'fax' (known types: ")
+    assert "dataSync, email, report" in unknown
+
+    payload = _one_line_error(cli("enqueue", "email", "--data", '{"recipient": "nobody"}'))
+    assert payload.startswith("error: invalid payload for task type 'email': recipient: ")
+    assert "subject: Field required" in payload
+
+    missing = _one_line_error(cli("queue", "show", "nosuchtask"))
+    assert missing == f"error: unknown task id 'nosuchtask' in queue '{cli.queue}'"
+    assert (
+        _one_line_error(cli("queue", "cancel", "nosuchtask"))
+        == f"error: unknown task id 'nosuchtask' in queue '{cli.queue}'"
+    )

@@ -1,0 +1,62 @@
+"""TaskProcessorWorkflow: the seed's "Task Queue Processor", started every minute.
+
+It asks the queue to drain what is pending (an activity sends the drain update,
+since workflows cannot update other workflows), logs the seed's summary and warns
+when any task failed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.queue import QueueActivities
+    from taskrunner.models.notifications import Priority
+    from taskrunner.models.queue import DrainInput, ProcessorInput, ProcessorSummary
+    from taskrunner.policies import DEFAULT_RETRY
+    from workflows.notify import notify
+
+SOURCE = "task-processor"
+DRAIN_HEARTBEAT = timedelta(seconds=30)
+DEFAULT_QUEUE = "default"
+DEFAULT_DRAIN_TIMEOUT = timedelta(hours=1)
+
+
+@workflow.defn
+class TaskProcessorWorkflow:
+    @workflow.run
+    async def run(self, params: ProcessorInput) -> ProcessorSummary:
+        queue = params.queue or DEFAULT_QUEUE
+        report = await workflow.execute_activity_method(
+            QueueActivities.drain_queue,
+            DrainInput(queue=queue),
+            start_to_close_timeout=timedelta(seconds=params.drain_timeout_seconds)
+            if params.drain_timeout_seconds
+            else DEFAULT_DRAIN_TIMEOUT,
+            heartbeat_timeout=DRAIN_HEARTBEAT,
+            retry_policy=DEFAULT_RETRY,
+        )
+        result = report.result
+        processed = result.completed + result.failed + result.cancelled
+        workflow.logger.info("Task processing complete: %d tasks processed", processed)
+        if report.stats is not None:
+            workflow.logger.info("Queue stats: %s", report.stats.seed_line())
+        if result.failed:
+            await notify(
+                f"Task processing complete: {result.completed} succeeded, {result.failed} failed",
+                Priority.WARNING,
+                SOURCE,
+                queue=queue,
+            )
+        return ProcessorSummary(
+            queue=queue,
+            processed=processed,
+            succeeded=result.completed,
+            failed=result.failed,
+            cancelled=result.cancelled,
+            outcomes=result.outcomes,
+            stats=report.stats,
+            paused=result.paused,
+        )
