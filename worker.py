@@ -24,6 +24,7 @@ from taskrunner.settings import Settings
 from workflows.daily_maintenance import DailyMaintenanceWorkflow
 from workflows.health import HealthMonitorWorkflow
 from workflows.maintenance import MaintenanceWorkflow
+from workflows.scheduled import ScheduledTasksWorkflow
 from workflows.task_processor import TaskProcessorWorkflow
 from workflows.task_queue import TaskQueueWorkflow
 
@@ -33,6 +34,7 @@ WORKFLOWS: list[type] = [
     TaskProcessorWorkflow,
     MaintenanceWorkflow,
     DailyMaintenanceWorkflow,
+    ScheduledTasksWorkflow,
 ]
 """Every workflow the runner executes."""
 

@@ -26,6 +26,7 @@ from temporalio.client import (
 from taskrunner.errors import UserError
 from taskrunner.maintenance import maintenance_input
 from taskrunner.models.health import HealthCheckInput
+from taskrunner.models.queue import ProcessorInput
 from taskrunner.schedule_settings import ScheduleSettings
 from taskrunner.settings import Settings
 
@@ -57,6 +58,16 @@ DECLARATIONS: tuple[Declaration, ...] = (
         catchup_window=timedelta(minutes=5),
         args=lambda settings: [HealthCheckInput()],
         summary="system metrics and service probes; critical alert when unhealthy",
+    ),
+    Declaration(
+        name="task-processor",
+        workflow="TaskProcessorWorkflow",
+        cron=lambda settings: ("* * * * *",),
+        # A drain still running a minute later is still draining: skip, never stack.
+        overlap=ScheduleOverlapPolicy.SKIP,
+        catchup_window=timedelta(minutes=1),
+        args=lambda settings: [ProcessorInput(queue=settings.queue.name)],
+        summary="drain the default queue; warning when tasks failed",
     ),
     Declaration(
         name="maintenance",

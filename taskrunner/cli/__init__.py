@@ -9,11 +9,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from taskrunner.cli import health, maintenance, notify, queue, schedules, serve
+from taskrunner.cli import demo, health, maintenance, notify, queue, schedules, serve
 from taskrunner.errors import UserError
 from taskrunner.settings import load_settings
 
-COMMANDS = [serve, health, queue, schedules, maintenance, notify]
+COMMANDS = [serve, demo, health, queue, schedules, maintenance, notify]
 """Modules that each add their subcommands with ``register(subparsers)``."""
 
 
