@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from tests.helpers.queue import (
     running_queue,
 )
 from workflows.task_processor import TaskProcessorWorkflow
+
+T_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 async def test_failing_task_is_tried_three_times_then_fails_and_alerts(
@@ -284,3 +287,15 @@ async def test_processor_on_a_queue_that_does_not_exist_does_nothing(
             task_queue=settings.task_queue,
         )
     assert summary.processed == 0 and summary.stats is None
+
+
+async def test_start_interval_spaces_task_starts_with_a_durable_timer(
+    client: Client, make_settings: Any
+) -> None:
+    settings = make_settings(queue={"start_interval_ms": 300})
+    async with running_queue(client, settings) as h:
+        ids = (await h.queue.enqueue_batch([TaskSpec(type="noop") for _ in range(3)])).task_ids
+        await h.queue.drain()
+        starts = sorted([(await h.queue.show(i)).started_at or T_NEVER for i in ids])
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert all(gap >= timedelta(milliseconds=300) for gap in gaps), gaps

@@ -43,6 +43,8 @@ class TaskProcessorWorkflow:
         workflow.logger.info("Task processing complete: %d tasks processed", processed)
         if report.stats is not None:
             workflow.logger.info("Queue stats: %s", report.stats.seed_line())
+        if result.paused:
+            workflow.logger.info("Queue %s is paused: pending tasks wait for resume", queue)
         if result.failed:
             await notify(
                 f"Task processing complete: {result.completed} succeeded, {result.failed} failed",
