@@ -14,11 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from taskrunner.models.notifications import Priority
     from taskrunner.models.queue import (
         BatchEnqueued,
         CommandResult,
@@ -34,15 +31,10 @@ with workflow.unsafe.imports_passed_through():
         TaskSpec,
         TaskStatus,
     )
-    from taskrunner.models.tasks import TaskActivityInput, TaskResult
-    from taskrunner.task_types import TASK_TYPES
     from workflows import queue_snapshot
-    from workflows.notify import notify
-    from workflows.queue_rules import check_spec, error_text, known_types, reject, retry_delay
+    from workflows.queue_attempt import run_attempt
+    from workflows.queue_rules import check_spec, reject
     from workflows.queue_state import QueueState
-
-ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
-"""Each activity execution is one attempt; the queue schedules retries itself (see README)."""
 
 
 def queue_workflow_id(name: str) -> str:
@@ -137,55 +129,10 @@ class TaskQueueWorkflow:
 
     async def _run_task(self, record: TaskRecord) -> None:
         try:
-            await self._attempt(record)
+            if await run_attempt(self._state, record, self._source):
+                self._arm_timer()  # it retries after a backoff: wake up for it
         finally:
             self._busy -= 1
-
-    async def _attempt(self, record: TaskRecord) -> None:
-        round_attempt = record.attempts - record.round_start
-        workflow.logger.info(
-            "Processing task %s (%s) - Attempt %d", record.id, record.type, round_attempt
-        )
-        task_type = TASK_TYPES.get(record.type)
-        if task_type is None:
-            # Only an older version could have let it in: fail it, never retry it.
-            message = f"unknown task type {record.type!r} (this worker knows: {known_types()})"
-            await self._failed(record, message, round_attempt)
-            return
-        try:
-            result = await workflow.execute_activity(
-                task_type.activity,
-                TaskActivityInput(
-                    task_id=record.id, attempt_offset=record.attempts - 1, payload=record.payload
-                ),
-                result_type=TaskResult,
-                activity_id=f"{record.id}-{record.attempts}",
-                start_to_close_timeout=task_type.start_to_close_timeout,
-                heartbeat_timeout=task_type.heartbeat_timeout,
-                retry_policy=ONE_ATTEMPT,
-            )
-        except ActivityError as err:
-            delay = retry_delay(task_type.retry_policy, round_attempt, err)
-            if delay is None:
-                await self._failed(record, error_text(err), round_attempt)
-            else:
-                workflow.logger.info("Retrying task %s in %s: %s", record.id, delay, err)
-                self._state.retry_later(record, error_text(err), workflow.now() + delay)
-                self._arm_timer()
-            return
-        self._state.complete(record, result.summary, result.details, workflow.now())
-        workflow.logger.info("✓ Task %s completed", record.id)
-
-    async def _failed(self, record: TaskRecord, message: str, attempts: int) -> None:
-        self._state.fail(record, message, workflow.now())
-        workflow.logger.warning("✗ Task %s failed: %s", record.id, message)
-        await notify(
-            f"Task {record.id} failed after {attempts} attempts: {message}",
-            Priority.ERROR,
-            self._source,
-            task_id=record.id,
-            task_type=record.type,
-        )
 
     # -- enqueue -----------------------------------------------------------------
 
