@@ -138,10 +138,8 @@ class TaskQueueWorkflow:
 
     @workflow.update
     def enqueue(self, spec: TaskSpec) -> Enqueued:
-        existing = self._state.find_key(spec.key)
-        if existing is not None:
-            return Enqueued(task_id=existing, created=False)
-        return Enqueued(task_id=self._add(spec), created=True)
+        ids, created = self._enqueue([spec])
+        return Enqueued(task_id=ids[0], created=created == 1)
 
     @enqueue.validator
     def _check_enqueue(self, spec: TaskSpec) -> None:
@@ -150,15 +148,33 @@ class TaskQueueWorkflow:
 
     @workflow.update
     def enqueue_batch(self, batch: EnqueueBatch) -> BatchEnqueued:
-        ids: list[str] = []
+        ids, created = self._enqueue(batch.tasks)
+        return BatchEnqueued(task_ids=ids, created=created)
+
+    def _enqueue(self, specs: list[TaskSpec]) -> tuple[list[str], int]:
+        update = workflow.current_update_info()
+        if update is not None and update.id in self._state.applied:
+            return self._state.applied[update.id]  # a re-sent update: the first answer
+        ids = []
         created = 0
-        for spec in batch.tasks:
+        for spec in specs:
             existing = self._state.find_key(spec.key)
             if existing is None:
                 existing = self._add(spec)
                 created += 1
             ids.append(existing)
-        return BatchEnqueued(task_ids=ids, created=created)
+        self._remember(ids, created)
+        return ids, created
+
+    def _resent(self) -> bool:
+        """True for an update this queue applied already (re-sent across continue-as-new)."""
+        update = workflow.current_update_info()
+        return update is not None and update.id in self._state.applied
+
+    def _remember(self, task_ids: list[str], created: int = 0) -> None:
+        update = workflow.current_update_info()
+        if update is not None:
+            self._state.remember(update.id, task_ids, created)
 
     @enqueue_batch.validator
     def _check_batch(self, batch: EnqueueBatch) -> None:
@@ -189,6 +205,8 @@ class TaskQueueWorkflow:
     # -- commands ----------------------------------------------------------------
 
     def _require(self, task_id: str, status: TaskStatus, action: str) -> None:
+        if self._resent():
+            return  # done by this update already (the handler answers the same)
         record = self._state.get(task_id)
         if record is None:
             raise reject(f"unknown task id {task_id!r} in queue {self._config.name!r}")
@@ -200,7 +218,9 @@ class TaskQueueWorkflow:
 
     @workflow.update
     def cancel(self, ref: TaskRef) -> CommandResult:
-        self._state.cancel(ref.task_id, workflow.now())
+        if not self._resent():
+            self._state.cancel(ref.task_id, workflow.now())
+            self._remember([ref.task_id])
         return CommandResult(message=f"task {ref.task_id} cancelled", task_ids=[ref.task_id])
 
     @cancel.validator
@@ -209,7 +229,9 @@ class TaskQueueWorkflow:
 
     @workflow.update
     def retry(self, ref: TaskRef) -> CommandResult:
-        self._state.retry(ref.task_id)
+        if not self._resent():
+            self._state.retry(ref.task_id)
+            self._remember([ref.task_id])
         return CommandResult(message=f"task {ref.task_id} queued again", task_ids=[ref.task_id])
 
     @retry.validator
