@@ -147,6 +147,7 @@ async def test_run_at_waits_on_a_durable_timer(
 ) -> None:
     now = await env.get_current_time()
     later = await queue.queue.enqueue(TaskSpec(type="noop", run_at=now + timedelta(hours=2)))
+    latest = await queue.queue.enqueue(TaskSpec(type="noop", run_at=now + timedelta(hours=5)))
     soon = await queue.queue.enqueue(TaskSpec(type="noop"))
     await assert_eventually(lambda: _completed(queue, soon.task_id))
     assert (await queue.queue.show(later.task_id)).status == TaskStatus.PENDING
@@ -155,6 +156,10 @@ async def test_run_at_waits_on_a_durable_timer(
     await assert_eventually(lambda: _completed(queue, later.task_id))
     record = await queue.queue.show(later.task_id)
     assert record.started_at is not None and record.started_at >= now + timedelta(hours=2)
+    assert (await queue.queue.show(latest.task_id)).status == TaskStatus.PENDING
+    # The next delayed task gets its own timer once the first one has fired.
+    await env.sleep(timedelta(hours=3))
+    await assert_eventually(lambda: _completed(queue, latest.task_id))
     assert_accounted(await queue.queue.stats())
 
 

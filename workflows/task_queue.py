@@ -64,6 +64,7 @@ class TaskQueueWorkflow:
     async def run(self, params: QueueInput) -> None:
         self._arm_timer()  # for delayed tasks carried over from the previous run
         while not self._continue_as_new_due():
+            self._arm_timer()
             await workflow.wait_condition(self._work_or_stop)
             await self._start_due_tasks()
         # Continue as new: nothing new starts, running tasks finish, handlers return.
@@ -114,6 +115,7 @@ class TaskQueueWorkflow:
         await workflow.sleep(max(at - workflow.now(), timedelta(milliseconds=1)))
         if self._timer_at == at:
             self._timer_at = None
+            self._arm_timer()  # for the next delayed task, if any
 
     async def _start_due_tasks(self) -> None:
         interval = timedelta(milliseconds=self._config.start_interval_ms)
