@@ -282,15 +282,18 @@ async def _draining(h: QueueHarness) -> None:
 
 
 async def test_processor_on_a_queue_that_does_not_exist_does_nothing(
-    client: Client, settings: Any, make_worker: Any
+    client: Client, make_settings: Any, make_worker: Any, task_queue: str
 ) -> None:
+    # No queue named in the input: the worker's settings name it.
+    settings = make_settings(queue={"name": f"never-created-{task_queue}"})
     async with make_worker(client, settings):
         summary = await client.execute_workflow(
             TaskProcessorWorkflow.run,
-            ProcessorInput(queue="never-created"),
-            id="processor-never-created",
+            ProcessorInput(),
+            id=f"processor-{task_queue}",
             task_queue=settings.task_queue,
         )
+    assert summary.queue == settings.queue.name
     assert summary.processed == 0 and summary.stats is None
 
 
