@@ -28,7 +28,9 @@ class QueueActivities:
         """Drain the queue and return how each drained task ended plus the stats."""
         queue = QueueClient(self._client, self._settings, params.queue)
         if not await queue.exists():
-            return DrainReport(result=DrainResult(up_to_seq=0, done=True), stats=None)
+            return DrainReport(
+                queue=queue.name, result=DrainResult(up_to_seq=0, done=True), stats=None
+            )
         drain = asyncio.create_task(queue.drain(params.max_outcomes))
         try:
             while not drain.done():
@@ -40,4 +42,4 @@ class QueueActivities:
                 drain.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await drain
-        return DrainReport(result=result, stats=await queue.stats())
+        return DrainReport(queue=queue.name, result=result, stats=await queue.stats())

@@ -10,6 +10,7 @@ bounded backoff.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -86,7 +87,9 @@ class QueueClient:
 
     async def enqueue(self, spec: TaskSpec) -> Enqueued:
         """Add one task (creating the queue if needed); returns its id."""
-        return await self._call(lambda: self._with_start("enqueue", spec, Enqueued))
+        # One update id for every try: the queue answers a re-sent update from memory.
+        update_id = str(uuid.uuid4())
+        return await self._call(lambda: self._with_start("enqueue", spec, Enqueued, update_id))
 
     async def enqueue_batch(self, specs: Sequence[TaskSpec]) -> BatchEnqueued:
         """Add many tasks, ``settings.queue.batch_size`` per update, in order.
@@ -99,9 +102,12 @@ class QueueClient:
         size = self.settings.queue.batch_size
         for start in range(0, len(specs), size):
             batch = EnqueueBatch(tasks=list(specs[start : start + size]))
+            update_id = str(uuid.uuid4())
             try:
                 result = await self._call(
-                    lambda b=batch: self._with_start("enqueue_batch", b, BatchEnqueued)  # type: ignore[misc]
+                    lambda b=batch, u=update_id: self._with_start(  # type: ignore[misc]
+                        "enqueue_batch", b, BatchEnqueued, u
+                    )
                 )
             except UserError as err:
                 raise UserError(_shift_index(str(err), start)) from None
@@ -109,7 +115,7 @@ class QueueClient:
             created += result.created
         return BatchEnqueued(task_ids=ids, created=created)
 
-    async def _with_start(self, update: str, arg: Any, result_type: type[T]) -> T:
+    async def _with_start(self, update: str, arg: Any, result_type: type[T], update_id: str) -> T:
         start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             QUEUE_WORKFLOW,
             QueueInput(config=queue_config(self.settings, self.name)),
@@ -118,7 +124,7 @@ class QueueClient:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         return await self.client.execute_update_with_start_workflow(
-            update, arg, start_workflow_operation=start, result_type=result_type
+            update, arg, start_workflow_operation=start, result_type=result_type, id=update_id
         )
 
     # -- commands ----------------------------------------------------------------

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from taskrunner.models.queue import TaskSpec, TaskStatus
 from tests.helpers.queue import assert_accounted, running_queue
+from worker import WORKFLOWS
 
 TASKS = 2000
 FLAKY_EVERY = 50
@@ -62,3 +65,12 @@ async def test_tasks_survive_continue_as_new_exactly_once(
 
         description = await h.queue.handle.describe()
         assert description.raw_description.workflow_execution_info.history_length < 1000
+
+        # Workers can replay both the first run and the latest one deterministically.
+        first_run = client.get_workflow_handle(
+            h.queue.workflow_id,
+            run_id=description.raw_description.workflow_execution_info.first_run_id,
+        )
+        replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+        for handle in (first_run, h.queue.handle):
+            await replayer.replay_workflow(await handle.fetch_history())

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from tests.helpers.queue import (
     running_queue,
 )
 from workflows.task_processor import TaskProcessorWorkflow
+
+T_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 async def test_failing_task_is_tried_three_times_then_fails_and_alerts(
@@ -143,6 +146,7 @@ async def test_run_at_waits_on_a_durable_timer(
 ) -> None:
     now = await env.get_current_time()
     later = await queue.queue.enqueue(TaskSpec(type="noop", run_at=now + timedelta(hours=2)))
+    latest = await queue.queue.enqueue(TaskSpec(type="noop", run_at=now + timedelta(hours=5)))
     soon = await queue.queue.enqueue(TaskSpec(type="noop"))
     await assert_eventually(lambda: _completed(queue, soon.task_id))
     assert (await queue.queue.show(later.task_id)).status == TaskStatus.PENDING
@@ -151,6 +155,10 @@ async def test_run_at_waits_on_a_durable_timer(
     await assert_eventually(lambda: _completed(queue, later.task_id))
     record = await queue.queue.show(later.task_id)
     assert record.started_at is not None and record.started_at >= now + timedelta(hours=2)
+    assert (await queue.queue.show(latest.task_id)).status == TaskStatus.PENDING
+    # The next delayed task gets its own timer once the first one has fired.
+    await env.sleep(timedelta(hours=3))
+    await assert_eventually(lambda: _completed(queue, latest.task_id))
     assert_accounted(await queue.queue.stats())
 
 
@@ -272,13 +280,28 @@ async def _draining(h: QueueHarness) -> None:
 
 
 async def test_processor_on_a_queue_that_does_not_exist_does_nothing(
-    client: Client, settings: Any, make_worker: Any
+    client: Client, make_settings: Any, make_worker: Any, task_queue: str
 ) -> None:
+    # No queue named in the input: the worker's settings name it.
+    settings = make_settings(queue={"name": f"never-created-{task_queue}"})
     async with make_worker(client, settings):
         summary = await client.execute_workflow(
             TaskProcessorWorkflow.run,
-            ProcessorInput(queue="never-created"),
-            id="processor-never-created",
+            ProcessorInput(),
+            id=f"processor-{task_queue}",
             task_queue=settings.task_queue,
         )
+    assert summary.queue == settings.queue.name
     assert summary.processed == 0 and summary.stats is None
+
+
+async def test_start_interval_spaces_task_starts_with_a_durable_timer(
+    client: Client, make_settings: Any
+) -> None:
+    settings = make_settings(queue={"start_interval_ms": 300})
+    async with running_queue(client, settings) as h:
+        ids = (await h.queue.enqueue_batch([TaskSpec(type="noop") for _ in range(3)])).task_ids
+        await h.queue.drain()
+        starts = sorted([(await h.queue.show(i)).started_at or T_NEVER for i in ids])
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert all(gap >= timedelta(milliseconds=300) for gap in gaps), gaps

@@ -27,6 +27,7 @@ class Snapshot(BaseModel):
     purged: int = 0
     next_seq: int = 1
     paused: bool = False
+    applied: list[tuple[str, list[str], int]] = Field(default_factory=list)
 
 
 def dump(state: QueueState) -> str:
@@ -41,6 +42,7 @@ def dump(state: QueueState) -> str:
         purged=state.purged,
         next_seq=state.next_seq,
         paused=state.paused,
+        applied=[(uid, ids, created) for uid, (ids, created) in state.applied.items()],
     )
     raw = snapshot.model_dump_json(exclude_defaults=True).encode()
     return base64.b64encode(zlib.compress(raw, 6)).decode()
@@ -57,6 +59,8 @@ def load(config: QueueConfig, encoded: str) -> QueueState:
     state.completed = OrderedDict((t.id, t) for t in snapshot.completed)
     state.cancelled = OrderedDict((t.id, t) for t in snapshot.cancelled)
     state.finished_keys = OrderedDict(snapshot.finished_keys)
+    for update_id, ids, created in snapshot.applied:
+        state.remember(update_id, ids, created)
     for record in sorted(snapshot.tasks, key=lambda t: t.seq):
         if record.status == TaskStatus.RUNNING:
             # Defensive only: the queue lets running tasks finish before it continues.

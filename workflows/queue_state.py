@@ -24,6 +24,8 @@ from taskrunner.models.queue import (
 from workflows.queue_drains import DrainTracker
 
 ACTIVE = (TaskStatus.PENDING, TaskStatus.RUNNING)
+APPLIED_IDS_LIMIT = 20_000
+"""Task ids remembered for recent enqueue updates (see :meth:`QueueState.remember`)."""
 
 
 class QueueState:
@@ -50,8 +52,23 @@ class QueueState:
         self.paused = False
         self.running = 0
         self.drains = DrainTracker()
+        self.applied: OrderedDict[str, tuple[list[str], int]] = OrderedDict()
+        """Recent enqueue update id -> (task ids, created), at most APPLIED_IDS_LIMIT ids."""
+        self._applied_ids = 0
 
     # -- enqueue -------------------------------------------------------------
+
+    def remember(self, update_id: str, task_ids: list[str], created: int) -> None:
+        """Record what an enqueue update did.
+
+        A client whose update raced a continue-as-new may send the same update
+        (same id) to the next run; it must get the first answer, not new tasks.
+        """
+        self.applied[update_id] = (task_ids, created)
+        self._applied_ids += len(task_ids)
+        while self._applied_ids > APPLIED_IDS_LIMIT and len(self.applied) > 1:
+            _, (ids, _) = self.applied.popitem(last=False)
+            self._applied_ids -= len(ids)
 
     def find_key(self, key: str | None) -> str | None:
         if key is None:

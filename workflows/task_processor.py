@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
 
 SOURCE = "task-processor"
 DRAIN_HEARTBEAT = timedelta(seconds=30)
-DEFAULT_QUEUE = "default"
 DEFAULT_DRAIN_TIMEOUT = timedelta(hours=1)
 
 
@@ -28,21 +27,22 @@ DEFAULT_DRAIN_TIMEOUT = timedelta(hours=1)
 class TaskProcessorWorkflow:
     @workflow.run
     async def run(self, params: ProcessorInput) -> ProcessorSummary:
-        queue = params.queue or DEFAULT_QUEUE
         report = await workflow.execute_activity_method(
             QueueActivities.drain_queue,
-            DrainInput(queue=queue),
+            DrainInput(queue=params.queue),
             start_to_close_timeout=timedelta(seconds=params.drain_timeout_seconds)
             if params.drain_timeout_seconds
             else DEFAULT_DRAIN_TIMEOUT,
             heartbeat_timeout=DRAIN_HEARTBEAT,
             retry_policy=DEFAULT_RETRY,
         )
-        result = report.result
+        result, queue = report.result, report.queue
         processed = result.completed + result.failed + result.cancelled
         workflow.logger.info("Task processing complete: %d tasks processed", processed)
         if report.stats is not None:
             workflow.logger.info("Queue stats: %s", report.stats.seed_line())
+        if result.paused:
+            workflow.logger.info("Queue %s is paused: pending tasks wait for resume", queue)
         if result.failed:
             await notify(
                 f"Task processing complete: {result.completed} succeeded, {result.failed} failed",

@@ -14,11 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from taskrunner.models.notifications import Priority
     from taskrunner.models.queue import (
         BatchEnqueued,
         CommandResult,
@@ -34,15 +31,10 @@ with workflow.unsafe.imports_passed_through():
         TaskSpec,
         TaskStatus,
     )
-    from taskrunner.models.tasks import TaskActivityInput, TaskResult
-    from taskrunner.task_types import TASK_TYPES
     from workflows import queue_snapshot
-    from workflows.notify import notify
-    from workflows.queue_rules import check_spec, error_text, known_types, reject, retry_delay
+    from workflows.queue_attempt import run_attempt
+    from workflows.queue_rules import check_spec, reject
     from workflows.queue_state import QueueState
-
-ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
-"""Each activity execution is one attempt; the queue schedules retries itself (see README)."""
 
 
 def queue_workflow_id(name: str) -> str:
@@ -72,6 +64,7 @@ class TaskQueueWorkflow:
     async def run(self, params: QueueInput) -> None:
         self._arm_timer()  # for delayed tasks carried over from the previous run
         while not self._continue_as_new_due():
+            self._arm_timer()
             await workflow.wait_condition(self._work_or_stop)
             await self._start_due_tasks()
         # Continue as new: nothing new starts, running tasks finish, handlers return.
@@ -122,6 +115,7 @@ class TaskQueueWorkflow:
         await workflow.sleep(max(at - workflow.now(), timedelta(milliseconds=1)))
         if self._timer_at == at:
             self._timer_at = None
+            self._arm_timer()  # for the next delayed task, if any
 
     async def _start_due_tasks(self) -> None:
         interval = timedelta(milliseconds=self._config.start_interval_ms)
@@ -137,64 +131,17 @@ class TaskQueueWorkflow:
 
     async def _run_task(self, record: TaskRecord) -> None:
         try:
-            await self._attempt(record)
+            if await run_attempt(self._state, record, self._source):
+                self._arm_timer()  # it retries after a backoff: wake up for it
         finally:
             self._busy -= 1
-
-    async def _attempt(self, record: TaskRecord) -> None:
-        round_attempt = record.attempts - record.round_start
-        workflow.logger.info(
-            "Processing task %s (%s) - Attempt %d", record.id, record.type, round_attempt
-        )
-        task_type = TASK_TYPES.get(record.type)
-        if task_type is None:
-            # Only an older version could have let it in: fail it, never retry it.
-            message = f"unknown task type {record.type!r} (this worker knows: {known_types()})"
-            await self._failed(record, message, round_attempt)
-            return
-        try:
-            result = await workflow.execute_activity(
-                task_type.activity,
-                TaskActivityInput(
-                    task_id=record.id, attempt_offset=record.attempts - 1, payload=record.payload
-                ),
-                result_type=TaskResult,
-                activity_id=f"{record.id}-{record.attempts}",
-                start_to_close_timeout=task_type.start_to_close_timeout,
-                heartbeat_timeout=task_type.heartbeat_timeout,
-                retry_policy=ONE_ATTEMPT,
-            )
-        except ActivityError as err:
-            delay = retry_delay(task_type.retry_policy, round_attempt, err)
-            if delay is None:
-                await self._failed(record, error_text(err), round_attempt)
-            else:
-                workflow.logger.info("Retrying task %s in %s: %s", record.id, delay, err)
-                self._state.retry_later(record, error_text(err), workflow.now() + delay)
-                self._arm_timer()
-            return
-        self._state.complete(record, result.summary, result.details, workflow.now())
-        workflow.logger.info("✓ Task %s completed", record.id)
-
-    async def _failed(self, record: TaskRecord, message: str, attempts: int) -> None:
-        self._state.fail(record, message, workflow.now())
-        workflow.logger.warning("✗ Task %s failed: %s", record.id, message)
-        await notify(
-            f"Task {record.id} failed after {attempts} attempts: {message}",
-            Priority.ERROR,
-            self._source,
-            task_id=record.id,
-            task_type=record.type,
-        )
 
     # -- enqueue -----------------------------------------------------------------
 
     @workflow.update
     def enqueue(self, spec: TaskSpec) -> Enqueued:
-        existing = self._state.find_key(spec.key)
-        if existing is not None:
-            return Enqueued(task_id=existing, created=False)
-        return Enqueued(task_id=self._add(spec), created=True)
+        ids, created = self._enqueue([spec])
+        return Enqueued(task_id=ids[0], created=created == 1)
 
     @enqueue.validator
     def _check_enqueue(self, spec: TaskSpec) -> None:
@@ -203,15 +150,33 @@ class TaskQueueWorkflow:
 
     @workflow.update
     def enqueue_batch(self, batch: EnqueueBatch) -> BatchEnqueued:
-        ids: list[str] = []
+        ids, created = self._enqueue(batch.tasks)
+        return BatchEnqueued(task_ids=ids, created=created)
+
+    def _enqueue(self, specs: list[TaskSpec]) -> tuple[list[str], int]:
+        update = workflow.current_update_info()
+        if update is not None and update.id in self._state.applied:
+            return self._state.applied[update.id]  # a re-sent update: the first answer
+        ids = []
         created = 0
-        for spec in batch.tasks:
+        for spec in specs:
             existing = self._state.find_key(spec.key)
             if existing is None:
                 existing = self._add(spec)
                 created += 1
             ids.append(existing)
-        return BatchEnqueued(task_ids=ids, created=created)
+        self._remember(ids, created)
+        return ids, created
+
+    def _resent(self) -> bool:
+        """True for an update this queue applied already (re-sent across continue-as-new)."""
+        update = workflow.current_update_info()
+        return update is not None and update.id in self._state.applied
+
+    def _remember(self, task_ids: list[str], created: int = 0) -> None:
+        update = workflow.current_update_info()
+        if update is not None:
+            self._state.remember(update.id, task_ids, created)
 
     @enqueue_batch.validator
     def _check_batch(self, batch: EnqueueBatch) -> None:
@@ -242,6 +207,8 @@ class TaskQueueWorkflow:
     # -- commands ----------------------------------------------------------------
 
     def _require(self, task_id: str, status: TaskStatus, action: str) -> None:
+        if self._resent():
+            return  # done by this update already (the handler answers the same)
         record = self._state.get(task_id)
         if record is None:
             raise reject(f"unknown task id {task_id!r} in queue {self._config.name!r}")
@@ -253,7 +220,9 @@ class TaskQueueWorkflow:
 
     @workflow.update
     def cancel(self, ref: TaskRef) -> CommandResult:
-        self._state.cancel(ref.task_id, workflow.now())
+        if not self._resent():
+            self._state.cancel(ref.task_id, workflow.now())
+            self._remember([ref.task_id])
         return CommandResult(message=f"task {ref.task_id} cancelled", task_ids=[ref.task_id])
 
     @cancel.validator
@@ -262,7 +231,9 @@ class TaskQueueWorkflow:
 
     @workflow.update
     def retry(self, ref: TaskRef) -> CommandResult:
-        self._state.retry(ref.task_id)
+        if not self._resent():
+            self._state.retry(ref.task_id)
+            self._remember([ref.task_id])
         return CommandResult(message=f"task {ref.task_id} queued again", task_ids=[ref.task_id])
 
     @retry.validator

@@ -173,13 +173,14 @@ class DrainResult(BaseModel):
 
 
 class DrainInput(BaseModel):
-    queue: str
+    queue: str | None = None
+    """None: the worker's ``settings.queue.name``."""
     max_outcomes: int = 1000
 
 
 class ProcessorInput(BaseModel):
     queue: str | None = None
-    """None: the queue named ``default``."""
+    """None: the worker's ``settings.queue.name``."""
     drain_timeout_seconds: float | None = None
     """None: one hour."""
 
@@ -199,6 +200,7 @@ class ProcessorSummary(BaseModel):
 class DrainReport(BaseModel):
     """What the drain activity saw: how the drained tasks ended and the queue's stats."""
 
+    queue: str
     result: DrainResult
     stats: QueueStats | None
     """None when the queue does not exist yet (nothing was ever enqueued)."""
