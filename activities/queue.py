@@ -31,6 +31,8 @@ class QueueActivities:
             return DrainReport(
                 queue=queue.name, result=DrainResult(up_to_seq=0, done=True), stats=None
             )
+        if params.resume:
+            await queue.resume()
         drain = asyncio.create_task(queue.drain(params.max_outcomes))
         try:
             while not drain.done():

@@ -115,6 +115,17 @@ class QueueClient:
             created += result.created
         return BatchEnqueued(task_ids=ids, created=created)
 
+    async def create(self, paused: bool = False) -> None:
+        """Create the queue now (enqueue creates it too), optionally paused."""
+        update_id = str(uuid.uuid4())
+        await self._call(
+            lambda: self._with_start(
+                "enqueue_batch", EnqueueBatch(tasks=[]), BatchEnqueued, update_id
+            )
+        )
+        if paused:
+            await self.pause()
+
     async def _with_start(self, update: str, arg: Any, result_type: type[T], update_id: str) -> T:
         start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             QUEUE_WORKFLOW,

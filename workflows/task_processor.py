@@ -29,7 +29,7 @@ class TaskProcessorWorkflow:
     async def run(self, params: ProcessorInput) -> ProcessorSummary:
         report = await workflow.execute_activity_method(
             QueueActivities.drain_queue,
-            DrainInput(queue=params.queue),
+            DrainInput(queue=params.queue, resume=params.resume),
             start_to_close_timeout=timedelta(seconds=params.drain_timeout_seconds)
             if params.drain_timeout_seconds
             else DEFAULT_DRAIN_TIMEOUT,

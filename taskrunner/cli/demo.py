@@ -81,12 +81,14 @@ async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     specs = seed_tasks(write_demo_source(settings))
     async with temporal_session(settings) as session:
         queue = QueueClient(session.client, settings, f"demo-{stamp}")
+        # Paused until the processor runs, so that run processes and reports them (the seed).
+        await queue.create(paused=True)
         batch = await queue.enqueue_batch(specs)
         print(f"Task queue initialized with {len(batch.task_ids)} tasks\n", flush=True)
         report = await session.client.execute_workflow(
             ScheduledTasksWorkflow.run,
             ScheduledTasksInput(
-                processor=ProcessorInput(queue=queue.name),
+                processor=ProcessorInput(queue=queue.name, resume=True),
                 maintenance=maintenance_input(settings),
             ),
             id=f"scheduled-tasks/demo-{stamp}",
@@ -113,7 +115,10 @@ def render_demo(report: ScheduledTasksReport, specs: dict[str, TaskSpec]) -> str
     lines += [">>> Processing Task Queue...", ""]
     processing = report.processing
     for outcome in processing.outcomes:
-        lines.append(f"Processing task {outcome.task_id} ({outcome.type}) - Attempt 1")
+        lines += [
+            f"Processing task {outcome.task_id} ({outcome.type}) - Attempt {n}"
+            for n in range(1, max(outcome.attempts, 1) + 1)
+        ]
         if outcome.task_id in specs:
             lines.append(_action(specs[outcome.task_id]))
         if outcome.status.value == "completed":

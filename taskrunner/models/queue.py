@@ -176,11 +176,16 @@ class DrainInput(BaseModel):
     queue: str | None = None
     """None: the worker's ``settings.queue.name``."""
     max_outcomes: int = 1000
+    resume: bool = False
+    """Resume a paused queue before draining it."""
 
 
 class ProcessorInput(BaseModel):
     queue: str | None = None
     """None: the worker's ``settings.queue.name``."""
+    resume: bool = False
+    """Resume the queue first if it is paused: `taskrunner demo` enqueues into a paused
+    queue so that this run processes (and reports) the tasks, like the seed."""
     drain_timeout_seconds: float | None = None
     """None: one hour."""
 
