@@ -52,7 +52,7 @@ class DailyMaintenanceWorkflow:
                 status="skipped",
                 reason=f"Maintenance for {day} already ran ({child_id})",
                 forced=params.force,
-                window_open=params.window_open(local),
+                window_open=params.is_window_open_at(local),
                 window=params.window,
                 timezone=params.timezone,
                 local_time=local.isoformat(),

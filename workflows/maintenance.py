@@ -36,7 +36,7 @@ class MaintenanceWorkflow:
     async def run(self, params: MaintenanceInput) -> MaintenanceReport:
         started = workflow.now()
         local = params.local_time(params.as_of or started)
-        window_open = params.window_open(local)
+        window_open = params.is_window_open_at(local)
         report = MaintenanceReport(
             status="skipped",
             forced=params.force,

@@ -58,7 +58,7 @@ class MaintenanceInput(BaseModel):
         """
         return now.astimezone(ZoneInfo(self.timezone))
 
-    def window_open(self, local: datetime) -> bool:
+    def is_window_open_at(self, local: datetime) -> bool:
         return in_window(local.time(), self.window_start, self.window_end)
 
     @property
