@@ -5,8 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import shutil
-import ssl
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.tasks import EmailTask
 from taskrunner.models.tasks import TaskActivityInput
 from tests.helpers import free_port
-from tests.helpers.smtp_peer import smtp_peer
+from tests.helpers.smtp_receiver import self_signed_certificate, smtp_receiver
 
 # aiosmtpd warns when AUTH runs without TLS; these tests do that on purpose, on loopback.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -31,17 +29,17 @@ async def send(settings: Any, task_id: str = "t-1", payload: Any = None) -> Any:
 
 
 async def test_email_task_sends_through_smtp_with_the_task_message_id(make_settings: Any) -> None:
-    with smtp_peer() as peer:
+    with smtp_receiver() as peer:
         settings = make_settings(smtp={"host": peer.host, "port": peer.port})
         result = await send(settings, task_id="abc-42")
     assert result.summary == "Email sent to admin@example.com"
     assert result.details["message_id"] == "<task-abc-42@taskrunner>"
-    [received] = peer.received
-    assert received.recipients == ["admin@example.com"]
-    assert received.sender == settings.smtp.from_address
-    assert received.message["Subject"] == "Daily report"
-    assert received.message["Message-ID"] == result.details["message_id"]
-    assert received.message.get_content().replace("\r\n", "\n") == "All green.\n"
+    [received] = peer.messages
+    assert peer.recipients == [["admin@example.com"]]
+    assert peer.senders == [settings.smtp.from_address]
+    assert received["Subject"] == "Daily report"
+    assert received["Message-ID"] == result.details["message_id"]
+    assert received.get_content().replace("\r\n", "\n") == "All green.\n"
     assert not settings.outbox_dir.exists()
 
 
@@ -49,7 +47,7 @@ async def test_email_task_logs_in_with_the_password_from_the_environment(
     make_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_SMTP_SECRET", "s3cret")
-    with smtp_peer(credentials=("mailer", "s3cret")) as peer:
+    with smtp_receiver(username="mailer", password="s3cret") as peer:
         settings = make_settings(
             smtp={
                 "host": peer.host,
@@ -60,13 +58,13 @@ async def test_email_task_logs_in_with_the_password_from_the_environment(
         )
         result = await send(settings)
     assert peer.logins == [("mailer", "s3cret")]
-    assert [r.message["Message-ID"] for r in peer.received] == [result.details["message_id"]]
+    assert [m["Message-ID"] for m in peer.messages] == [result.details["message_id"]]
 
 
 async def test_email_task_without_the_password_variable_fails_non_retryably(
     make_settings: Any,
 ) -> None:
-    with smtp_peer(credentials=("mailer", "s3cret")) as peer:
+    with smtp_receiver(username="mailer", password="s3cret") as peer:
         settings = make_settings(
             smtp={
                 "host": peer.host,
@@ -79,14 +77,14 @@ async def test_email_task_without_the_password_variable_fails_non_retryably(
             await send(settings)
     assert caught.value.type == "ConfigurationError" and caught.value.non_retryable
     assert "NO_SUCH_VAR" in str(caught.value)
-    assert peer.received == []
+    assert peer.messages == []
 
 
 async def test_email_task_with_a_wrong_password_fails_non_retryably(
     make_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_SMTP_SECRET", "wrong")
-    with smtp_peer(credentials=("mailer", "s3cret")) as peer:
+    with smtp_receiver(username="mailer", password="s3cret") as peer:
         settings = make_settings(
             smtp={
                 "host": peer.host,
@@ -99,33 +97,24 @@ async def test_email_task_with_a_wrong_password_fails_non_retryably(
             await send(settings)
     assert caught.value.type == "ConfigurationError" and caught.value.non_retryable
     assert "rejected the credentials" in str(caught.value)
-    assert peer.received == []
+    assert peer.messages == []
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 async def test_email_task_upgrades_to_starttls_and_verifies_the_certificate(
     make_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    cert, key = self_signed_certificate(tmp_path)
     # The client trusts the system store; point it at this test's CA.
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     monkeypatch.setenv("TEST_SMTP_SECRET", "s3cret")
-    with smtp_peer(credentials=("mailer", "s3cret"), tls_context=server_tls) as peer:
+    with smtp_receiver(
+        username="mailer", password="s3cret", tls="starttls", certificate=(cert, key)
+    ) as peer:
         smtp = {"host": peer.host, "port": peer.port, "security": "starttls"}
         auth = {"username": "mailer", "password_env": "TEST_SMTP_SECRET"}
         result = await send(make_settings(smtp={**smtp, **auth}))
-    assert [r.message["Message-ID"] for r in peer.received] == [result.details["message_id"]]
+    assert [m["Message-ID"] for m in peer.messages] == [result.details["message_id"]]
 
 
 async def test_email_task_writes_a_parseable_eml_file_without_smtp(settings: Any) -> None:

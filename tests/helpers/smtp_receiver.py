@@ -25,6 +25,7 @@ class Mailbox:
     host: str
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
 
@@ -67,6 +68,7 @@ def smtp_receiver(
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
             box.messages.append(parsed)
+            box.senders.append(envelope.mail_from)
             box.recipients.append(list(envelope.rcpt_tos))
             return "250 OK"
 
@@ -75,7 +77,8 @@ def smtp_receiver(
             return AuthResult(success=False, handled=False)
         login, secret = data.login.decode(), data.password.decode()
         box.logins.append((login, secret))
-        return AuthResult(success=login == username and secret == password)
+        # handled=False: on a wrong password the server answers 535 itself.
+        return AuthResult(success=login == username and secret == password, handled=False)
 
     options: dict[str, Any] = {}
     if username is not None:
