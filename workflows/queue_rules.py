@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 from taskrunner.models.queue import TaskSpec
 from taskrunner.task_types import TASK_TYPES
@@ -75,6 +75,10 @@ def error_text(err: BaseException) -> str:
         cause = cause.cause
     if cause is None:
         return str(err)
+    if isinstance(cause, TimeoutError):
+        # Its ``type`` is a TimeoutType enum: "1: Timeout" would say nothing.
+        kind_name = cause.type.name if cause.type is not None else "UNKNOWN"
+        return f"activity timed out ({kind_name} timeout)"
     message = getattr(cause, "message", None) or str(cause) or type(cause).__name__
     kind = getattr(cause, "type", None)
     if kind and kind not in {"Exception", INVALID_TASK}:
