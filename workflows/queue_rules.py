@@ -30,6 +30,9 @@ def known_types() -> str:
 
 def check_spec(spec: TaskSpec, max_payload_bytes: int) -> None:
     """Raise :func:`reject` when the type is unknown or the payload does not fit its model."""
+    if not isinstance(spec, TaskSpec):
+        # A null argument from a client that skips the model (decoding lets None through).
+        raise reject("malformed request: a task needs at least a 'type'")
     task_type = TASK_TYPES.get(spec.type)
     if task_type is None:
         raise reject(f"unknown task type {spec.type!r} (known types: {known_types()})")
