@@ -40,7 +40,7 @@ def check_spec(spec: TaskSpec, max_payload_bytes: int) -> None:
         task_type.payload_model.model_validate(spec.payload)
     except ValidationError as err:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in err.errors()
+            f"{'.'.join(_loc(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in err.errors()
         )
         raise reject(f"invalid payload for task type {spec.type!r}: {problems}") from None
     size = len(json.dumps(spec.payload, separators=(",", ":")))
@@ -49,6 +49,12 @@ def check_spec(spec: TaskSpec, max_payload_bytes: int) -> None:
             f"payload of {size} bytes is over the queue's limit of {max_payload_bytes}; "
             "put large data in a file or URL and pass its location"
         )
+
+
+def _loc(part: str | int) -> str:
+    """A field name as shown in an error: quoted when it would break the one-line message."""
+    text = str(part)
+    return text if text.isprintable() else repr(text)
 
 
 def retry_delay(policy: RetryPolicy, round_attempts: int, err: BaseException) -> timedelta | None:
