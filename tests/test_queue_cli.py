@@ -89,3 +89,11 @@ def test_cli_errors_are_one_line(cli: Any) -> None:
         _one_line_error(cli("queue", "cancel", "nosuchtask"))
         == f"error: unknown task id 'nosuchtask' in queue '{cli.queue}'"
     )
+    retried = _one_line_error(cli("queue", "retry", "nosuchtask"))
+    assert "nosuchtask" in retried and retried.startswith("error: "), retried
+
+
+def test_commands_on_a_queue_that_does_not_exist_are_one_line(cli: Any) -> None:
+    for args in (("queue", "show", "abc"), ("queue", "stats"), ("queue", "retry", "abc")):
+        line = _one_line_error(cli(*args))
+        assert line == f"error: queue '{cli.queue}' does not exist yet; enqueue a task to create it"

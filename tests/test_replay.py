@@ -12,6 +12,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from taskrunner.task_types import registered
+from tests.helpers.queue import TEST_TYPES
 from tests.histories.scenarios import SCENARIOS
 from worker import WORKFLOWS, workflow_runner
 
@@ -32,4 +34,6 @@ async def test_recorded_history_replays(name: str) -> None:
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )
-    await replayer.replay_workflow(history)
+    # The queue histories ran the test task types: replay sees the same registry.
+    with registered(*TEST_TYPES):
+        await replayer.replay_workflow(history)

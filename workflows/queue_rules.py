@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 from taskrunner.models.queue import TaskSpec
 from taskrunner.task_types import TASK_TYPES
@@ -30,6 +30,9 @@ def known_types() -> str:
 
 def check_spec(spec: TaskSpec, max_payload_bytes: int) -> None:
     """Raise :func:`reject` when the type is unknown or the payload does not fit its model."""
+    if not isinstance(spec, TaskSpec):
+        # A null argument from a client that skips the model (decoding lets None through).
+        raise reject("malformed request: a task needs at least a 'type'")
     task_type = TASK_TYPES.get(spec.type)
     if task_type is None:
         raise reject(f"unknown task type {spec.type!r} (known types: {known_types()})")
@@ -37,7 +40,7 @@ def check_spec(spec: TaskSpec, max_payload_bytes: int) -> None:
         task_type.payload_model.model_validate(spec.payload)
     except ValidationError as err:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in err.errors()
+            f"{'.'.join(_loc(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in err.errors()
         )
         raise reject(f"invalid payload for task type {spec.type!r}: {problems}") from None
     size = len(json.dumps(spec.payload, separators=(",", ":")))
@@ -46,6 +49,12 @@ def check_spec(spec: TaskSpec, max_payload_bytes: int) -> None:
             f"payload of {size} bytes is over the queue's limit of {max_payload_bytes}; "
             "put large data in a file or URL and pass its location"
         )
+
+
+def _loc(part: str | int) -> str:
+    """A field name as shown in an error: quoted when it would break the one-line message."""
+    text = str(part)
+    return text if text.isprintable() else repr(text)
 
 
 def retry_delay(policy: RetryPolicy, round_attempts: int, err: BaseException) -> timedelta | None:
@@ -75,6 +84,10 @@ def error_text(err: BaseException) -> str:
         cause = cause.cause
     if cause is None:
         return str(err)
+    if isinstance(cause, TimeoutError):
+        # Its ``type`` is a TimeoutType enum: "1: Timeout" would say nothing.
+        kind_name = cause.type.name if cause.type is not None else "UNKNOWN"
+        return f"activity timed out ({kind_name} timeout)"
     message = getattr(cause, "message", None) or str(cause) or type(cause).__name__
     kind = getattr(cause, "type", None)
     if kind and kind not in {"Exception", INVALID_TASK}:
