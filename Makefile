@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

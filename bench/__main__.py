@@ -5,50 +5,74 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
-from dataclasses import asdict
+import time
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.figures import FULL, QUICK, measure, test_suite_figure
 from bench.harness import Figure, dev_server
-from bench.limit import bare_activities_per_second
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-DEFAULT_CONCURRENCY = 10
-"""The queue's default max_concurrency (settings.queue.max_concurrency)."""
+
+
+def progress(figure: Figure) -> None:
+    print(
+        f"  {figure.mode:<7} {figure.name:<58} {_value(figure.median):>10} {figure.unit}",
+        flush=True,
+    )
 
 
 async def run(args: argparse.Namespace) -> list[Figure]:
+    sizes = QUICK if args.quick else FULL
+    if args.runs is not None:
+        sizes = replace(sizes, runs=args.runs)
+    if args.tasks is not None:
+        sizes = replace(sizes, tasks=args.tasks)
+    if args.long_tasks is not None:
+        sizes = replace(sizes, long_tasks=args.long_tasks)
     figures: list[Figure] = []
     for mode in args.modes:
         async with dev_server(mode) as server:
-            for c in (DEFAULT_CONCURRENCY, 50):
-                fig = Figure(f"limit: bare workflow, no-op activities, C={c}", "activities/s", mode)
-                for _ in range(args.runs):
-                    fig.samples.append(await bare_activities_per_second(server, args.tasks, c))
-                figures.append(fig)
-                print(f"  {fig.mode:<7} {fig.name:<60} {fig.median:>10.1f} {fig.unit}", flush=True)
+            figures += await measure(server, sizes, progress)
+    figures.append(test_suite_figure())
     return figures
 
 
+def _value(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
+
+
 def render(figures: list[Figure]) -> str:
+    """One table: figure, mode, median, unit, samples (and a note)."""
     width = max(len(f.name) for f in figures)
-    lines = [f"{'figure':<{width}}  {'mode':<7} {'median':>10}  unit       samples"]
-    lines.append("-" * len(lines[0]))
-    for f in figures:
-        samples = ", ".join(f"{s:.1f}" for s in f.samples)
-        lines.append(f"{f.name:<{width}}  {f.mode:<7} {f.median:>10.1f}  {f.unit:<10} [{samples}]")
+    lines = [f"{'figure':<{width}}  {'mode':<7} {'median':>8}  {'unit':<8} samples / note"]
+    lines.append("-" * (len(lines[0]) + 20))
+    for f in sorted(figures, key=lambda f: (f.name[:1], f.mode)):
+        samples = ", ".join(_value(s) for s in f.samples)
+        note = f"  {f.note}" if f.note else ""
+        lines.append(
+            f"{f.name:<{width}}  {f.mode:<7} {_value(f.median):>8}  {f.unit:<8} [{samples}]{note}"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
-    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median is kept)")
-    parser.add_argument("--tasks", type=int, default=1000, help="tasks per throughput run")
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
+    parser.add_argument("--runs", type=int, help="runs per figure (median is kept)")
+    parser.add_argument("--tasks", type=int, help="tasks per throughput run")
+    parser.add_argument("--long-tasks", type=int, help="tasks of the long run (0 skips it)")
     parser.add_argument("--modes", nargs="+", default=["memory", "sqlite"])
     args = parser.parse_args()
+    started = time.perf_counter()
     figures = asyncio.run(run(args))
+    elapsed = time.perf_counter() - started
     print()
     print(render(figures))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -56,13 +80,18 @@ def main() -> None:
         json.dumps(
             {
                 "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "runs": args.runs,
-                "figures": [asdict(f) | {"median": f.median} for f in figures],
+                "quick": args.quick,
+                "bench_seconds": round(elapsed, 1),
+                "cpus": os.cpu_count(),
+                "figures": [
+                    asdict(f) | {"median": None if math.isnan(f.median) else f.median}
+                    for f in figures
+                ],
             },
             indent=2,
         )
     )
-    print(f"\nwritten to {RESULTS}")
+    print(f"\nbench took {elapsed:.0f} s; written to {RESULTS}")
     sys.stdout.flush()
     os._exit(0)  # temporalio sdk-python #300
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -14,28 +15,36 @@ class BareInput(BaseModel):
     concurrency: int
 
 
+STARTS: list[float] = []
+"""Wall-clock start times of the no-op activities (worker in this process)."""
+
+
 @activity.defn(name="bench_noop")
 async def noop(index: int) -> int:
+    STARTS.append(time.time())
     return index
 
 
 @workflow.defn
 class BareWorkflow:
-    """Runs ``activities`` no-op activities, at most ``concurrency`` at a time."""
+    """Runs ``activities`` no-op activities, at most ``concurrency`` at a time.
+
+    ``concurrency`` loops each run one activity after another: as little workflow
+    code per activity as a workflow can have.
+    """
 
     @workflow.run
     async def run(self, params: BareInput) -> int:
-        pending: set[asyncio.Future[int]] = set()
-        done = started = 0
-        while done < params.activities:
-            while started < params.activities and len(pending) < params.concurrency:
-                pending.add(
-                    workflow.start_activity(
-                        noop, started, start_to_close_timeout=timedelta(seconds=30)
-                    )
+        remaining = iter(range(params.activities))
+        done = 0
+
+        async def loop() -> None:
+            nonlocal done
+            for index in remaining:
+                await workflow.execute_activity(
+                    noop, index, start_to_close_timeout=timedelta(seconds=30)
                 )
-                started += 1
-            finished, still = await workflow.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            pending = set(still)
-            done += len(finished)
+                done += 1
+
+        await asyncio.gather(*(loop() for _ in range(params.concurrency)))
         return done

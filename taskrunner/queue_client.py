@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -56,6 +57,17 @@ BUSY_BACKOFF = (0.05, 2.0)
 MAX_REQUEST_BYTES = 1_500_000
 """Largest update sent at once: Temporal refuses requests over about 2 MB (gRPC and blob
 limits), with an error that says nothing about the task (or one that looks like "busy")."""
+UPDATE_SLOTS = 8
+"""Short updates one process keeps in flight per queue workflow.
+
+The dev server refuses an 11th in-flight update per workflow (RESOURCE_EXHAUSTED);
+queueing excess calls here, below that limit (leaving room for drains, which stay
+in flight while they wait), is far faster than many producers backing off and
+retrying. Other processes' updates can still hit the limit: the backoff remains.
+"""
+_SLOTS: weakref.WeakKeyDictionary[Client, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def queue_config(settings: Settings, name: str) -> QueueConfig:
@@ -139,9 +151,17 @@ class QueueClient:
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-        return await self.client.execute_update_with_start_workflow(
-            update, arg, start_workflow_operation=start, result_type=result_type, id=update_id
-        )
+        async with self._slot():
+            return await self.client.execute_update_with_start_workflow(
+                update, arg, start_workflow_operation=start, result_type=result_type, id=update_id
+            )
+
+    def _slot(self) -> asyncio.Semaphore:
+        """This process's share of the queue's in-flight updates (see UPDATE_SLOTS)."""
+        slots = _SLOTS.setdefault(self.client, {})
+        if self.workflow_id not in slots:
+            slots[self.workflow_id] = asyncio.Semaphore(UPDATE_SLOTS)
+        return slots[self.workflow_id]
 
     # -- commands ----------------------------------------------------------------
 
@@ -183,13 +203,15 @@ class QueueClient:
             await asyncio.sleep(BUSY_BACKOFF[0])
 
     async def _update(self, name: str, arg: Any, result_type: type[T]) -> T:
-        if arg is None:
-            return await self._call(
-                lambda: self.handle.execute_update(name, result_type=result_type)
-            )
-        return await self._call(
-            lambda: self.handle.execute_update(name, arg, result_type=result_type)
-        )
+        return await self._call(lambda: self._send_update(name, arg, result_type))
+
+    async def _send_update(self, name: str, arg: Any, result_type: type[T]) -> T:
+        if name == "drain":  # waits for tasks: taking a slot could starve producers
+            return await self.handle.execute_update(name, arg, result_type=result_type)
+        async with self._slot():
+            if arg is None:
+                return await self.handle.execute_update(name, result_type=result_type)
+            return await self.handle.execute_update(name, arg, result_type=result_type)
 
     # -- queries -----------------------------------------------------------------
 

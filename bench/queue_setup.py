@@ -1,0 +1,44 @@
+"""A queue worker and client on a bench server, with the no-op task type registered."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Server
+from bench.noop_task import NOOP_TYPE, noop_task, noop_type
+from taskrunner.models.queue import TaskSpec
+from taskrunner.queue_client import QueueClient
+from taskrunner.settings import Settings, load_settings
+from worker import build_worker
+
+
+def specs(count: int) -> list[TaskSpec]:
+    return [TaskSpec(type=NOOP_TYPE, payload={"index": i}) for i in range(count)]
+
+
+@contextlib.asynccontextmanager
+async def queue_worker(
+    server: Server,
+    extra_activities: Sequence[Any] = (),
+    extra_workflows: Sequence[type] = (),
+    **queue: Any,
+) -> AsyncIterator[Settings]:
+    """The runner's real worker on a fresh task queue; ``queue`` overrides queue settings."""
+    with tempfile.TemporaryDirectory(prefix="taskrunner-bench-data-") as tmp:
+        settings = load_settings(data_dir=Path(tmp), task_queue=server.task_queue(), queue=queue)
+        with noop_type():
+            async with build_worker(
+                server.client,
+                settings,
+                extra_activities=[noop_task, *extra_activities],
+                extra_workflows=extra_workflows,
+            ):
+                yield settings
+
+
+def queue_client(server: Server, settings: Settings, name: str) -> QueueClient:
+    return QueueClient(server.client, settings, name)
