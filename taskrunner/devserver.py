@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from taskrunner.errors import UserError
@@ -48,6 +49,12 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     return False
 
 
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def _die_with_parent() -> None:
     """In the child: get SIGTERM if the runner dies, so no server is left orphaned."""
     with contextlib.suppress(Exception):
@@ -79,6 +86,8 @@ class DevServer:
         self.host = host
         self.log_file = log_file
         self.extra_args = extra_args or []
+        self.http_port = _free_port(host)
+        """HTTP API port, polled to know when the namespace is served (not only the socket)."""
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,6 +101,7 @@ class DevServer:
     def command(self) -> list[str]:
         cmd = [str(find_binary("temporal")), "server", "start-dev"]
         cmd += ["--ip", self.host, "--port", str(self.port), "--namespace", self.namespace]
+        cmd += ["--http-port", str(self.http_port)]
         cmd += ["--log-level", "warn", "--log-format", "json"]
         if self.data_dir is not None:
             cmd += ["--db-filename", str(self.data_dir / DB_FILENAME)]
@@ -134,7 +144,7 @@ class DevServer:
                 raise UserError(
                     f"the embedded Temporal server exited with code {self.process.returncode}{where}"
                 )
-            if all(port_open(self.host, p) for p in ports):
+            if all(port_open(self.host, p) for p in ports) and self._namespace_served():
                 return
             time.sleep(0.1)
         self.stop()
@@ -142,6 +152,16 @@ class DevServer:
             f"the embedded Temporal server did not answer on {self.address} "
             f"within {STARTUP_TIMEOUT_SECONDS:g}s"
         )
+
+    def _namespace_served(self) -> bool:
+        # The gRPC socket opens before the namespace is loaded; a client that connects
+        # in between fails. The HTTP API answers 200 for the namespace once it is served.
+        url = f"http://{self.host}:{self.http_port}/api/v1/namespaces/{self.namespace}"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int | None:
         """Stop the server (SIGTERM, then SIGKILL after a grace period). Returns its exit code."""

@@ -23,7 +23,6 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from taskrunner.errors import UserError
@@ -43,6 +42,14 @@ from taskrunner.models.queue import (
     TaskSpec,
     TaskStatus,
 )
+from taskrunner.queue_requests import (
+    MAX_REQUEST_BYTES,
+    chunk_ranges,
+    failure_text,
+    request_size,
+    shift_index,
+    too_big,
+)
 from taskrunner.settings import Settings
 
 T = TypeVar("T")
@@ -54,9 +61,6 @@ BUSY_RETRIES = 12
 """Tries of one call while the server reports too many in-flight updates."""
 BUSY_BACKOFF = (0.05, 2.0)
 """First and longest wait between those tries, in seconds."""
-MAX_REQUEST_BYTES = 1_500_000
-"""Largest update sent at once: Temporal refuses requests over about 2 MB (gRPC and blob
-limits), with an error that says nothing about the task (or one that looks like "busy")."""
 UPDATE_SLOTS = 8
 """Short updates one process keeps in flight per queue workflow.
 
@@ -102,9 +106,9 @@ class QueueClient:
 
     async def enqueue(self, spec: TaskSpec) -> Enqueued:
         """Add one task (creating the queue if needed); returns its id."""
-        size = _size(spec)
+        size = request_size(spec)
         if size > MAX_REQUEST_BYTES:
-            raise UserError(_too_big(size))
+            raise UserError(too_big(size))
         # One update id for every try: the queue answers a re-sent update from memory.
         update_id = str(uuid.uuid4())
         return await self._call(lambda: self._with_start("enqueue", spec, Enqueued, update_id))
@@ -117,7 +121,7 @@ class QueueClient:
         """
         ids: list[str] = []
         created = 0
-        for start, end in _chunks(specs, self.settings.queue.batch_size):
+        for start, end in chunk_ranges(specs, self.settings.queue.batch_size):
             batch = EnqueueBatch(tasks=list(specs[start:end]))
             update_id = str(uuid.uuid4())
             try:
@@ -127,7 +131,7 @@ class QueueClient:
                     )
                 )
             except UserError as err:
-                raise UserError(_shift_index(str(err), start)) from None
+                raise UserError(shift_index(str(err), start)) from None
             ids += result.task_ids
             created += result.created
         return BatchEnqueued(task_ids=ids, created=created)
@@ -249,7 +253,7 @@ class QueueClient:
             try:
                 return await call()
             except WorkflowUpdateFailedError as err:
-                raise UserError(_failure_text(err.cause)) from None
+                raise UserError(failure_text(err.cause)) from None
             except WorkflowQueryFailedError as err:
                 raise UserError(f"queue {self.name!r}: {err}") from None
             except RPCError as err:
@@ -262,54 +266,3 @@ class QueueClient:
             await asyncio.sleep(delay)
             delay = min(delay * 2, BUSY_BACKOFF[1])
         raise AssertionError("unreachable")
-
-
-def _size(spec: TaskSpec) -> int:
-    return len(spec.model_dump_json().encode())
-
-
-def _too_big(size: int) -> str:
-    return (
-        f"task of {size} bytes is over the {MAX_REQUEST_BYTES} bytes one request to Temporal "
-        "may carry; put large data in a file or URL and pass its location"
-    )
-
-
-def _chunks(specs: Sequence[TaskSpec], batch_size: int) -> list[tuple[int, int]]:
-    """``(start, end)`` of each update: at most ``batch_size`` tasks and MAX_REQUEST_BYTES."""
-    chunks: list[tuple[int, int]] = []
-    start, total = 0, 0
-    for index, spec in enumerate(specs):
-        size = _size(spec)
-        if size > MAX_REQUEST_BYTES:
-            raise UserError(f"task {index}: {_too_big(size)}")
-        if index > start and (index - start >= batch_size or total + size > MAX_REQUEST_BYTES):
-            chunks.append((start, index))
-            start, total = index, 0
-        total += size
-    if start < len(specs):
-        chunks.append((start, len(specs)))
-    return chunks
-
-
-def _failure_text(cause: BaseException | None) -> str:
-    if isinstance(cause, ApplicationError):
-        inner = cause.cause
-        if cause.message.endswith("Failed decoding arguments") and inner is not None:
-            # The request did not match the update's model (a client other than this
-            # one): say what pydantic found, on one line.
-            detail = inner.message if isinstance(inner, ApplicationError) else str(inner)
-            lines = [ln.strip() for ln in detail.splitlines() if ln.strip()]
-            lines = [ln for ln in lines if not ln.startswith("For further information")]
-            return "malformed request: " + "; ".join(lines)
-        return cause.message
-    return str(cause) if cause is not None else "the queue rejected the request"
-
-
-def _shift_index(message: str, offset: int) -> str:
-    """Turn ``task 3: ...`` of one chunk into the index in the caller's whole batch."""
-    if offset and message.startswith("task "):
-        head, _, rest = message[5:].partition(":")
-        if head.isdigit():
-            return f"task {int(head) + offset}:{rest}"
-    return message
