@@ -10,8 +10,12 @@ from datetime import timedelta
 from pydantic import BaseModel
 from temporalio import activity
 
-from taskrunner.models.tasks import TaskActivityInput, TaskResult
-from taskrunner.task_types import TaskType, registered
+from taskrunner.tasks.registry import (
+    TaskActivityInput,
+    TaskResult,
+    TaskType,
+    registered,
+)
 
 NOOP_TYPE = "bench_noop"
 STARTS: dict[str, float] = {}

@@ -10,10 +10,13 @@ from typing import Any
 
 from bench.harness import Server
 from bench.noop_task import NOOP_TYPE, noop_task, noop_type
-from taskrunner.models.queue import TaskSpec
-from taskrunner.queue_client import QueueClient
-from taskrunner.settings import Settings, load_settings
-from worker import build_worker
+from taskrunner.queue.client import QueueClient
+from taskrunner.queue.models import TaskSpec
+from taskrunner.settings import (
+    Settings,
+    load_settings,
+)
+from taskrunner.worker import build_worker
 
 
 def specs(count: int) -> list[TaskSpec]:

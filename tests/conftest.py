@@ -15,7 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from taskrunner.devserver import DevServer, find_binary
-from taskrunner.settings import Settings, load_settings
+from taskrunner.settings import (
+    Settings,
+    load_settings,
+)
 from tests.helpers import free_port
 
 # The developer's own environment must not leak into tests.
@@ -80,7 +83,7 @@ def settings(make_settings: Any) -> Settings:
 @pytest.fixture
 def make_worker() -> Any:
     """Start the runner's real worker for a test: ``async with make_worker(client, settings)``."""
-    from worker import build_worker
+    from taskrunner.worker import build_worker
 
     def build(client: Client, settings: Settings) -> Worker:
         return build_worker(client, settings)

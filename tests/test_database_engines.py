@@ -12,7 +12,10 @@ import psycopg
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.db import PostgresEngine, SqliteEngine
+from taskrunner.databases import (
+    PostgresEngine,
+    SqliteEngine,
+)
 from tests.helpers import assert_eventually
 from tests.helpers.databases import POSTGRES_DSN, bloated_sqlite, postgres_table, row_counts
 

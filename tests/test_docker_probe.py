@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from activities.probes import run_probe
-from taskrunner.health_settings import DockerProbe
-from taskrunner.models.health import ServiceStatus
+from taskrunner.health.models import ServiceStatus
+from taskrunner.health.probes import run_probe
+from taskrunner.settings.health import DockerProbe
 from tests.helpers import assert_eventually
 from tests.helpers.docker_engine import DockerEngine
 

@@ -20,10 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.client import Client
 
 from taskrunner.errors import UserError
-from taskrunner.models.queue import Enqueued, TaskSpec, TaskStatus
-from taskrunner.queue_client import MAX_REQUEST_BYTES, QueueClient
+from taskrunner.queue.client import (
+    MAX_REQUEST_BYTES,
+    QueueClient,
+)
+from taskrunner.queue.models import (
+    Enqueued,
+    TaskSpec,
+    TaskStatus,
+)
 from taskrunner.settings import Settings
-from taskrunner.task_types import TaskType, registered
+from taskrunner.tasks.registry import (
+    TaskType,
+    registered,
+)
 from tests.helpers.queue import SamplePayload, running_queue
 
 pytestmark = pytest.mark.faults

@@ -14,10 +14,17 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from taskrunner.models.queue import TaskSpec, TaskStatus
-from taskrunner.models.tasks import TaskActivityInput, TaskResult
-from taskrunner.queue_client import QueueClient
-from taskrunner.task_types import TaskType, registered
+from taskrunner.queue.client import QueueClient
+from taskrunner.queue.models import (
+    TaskSpec,
+    TaskStatus,
+)
+from taskrunner.tasks.registry import (
+    TaskActivityInput,
+    TaskResult,
+    TaskType,
+    registered,
+)
 from tests.helpers.queue import FAST_RETRY, assert_accounted
 
 pytestmark = pytest.mark.faults
@@ -79,7 +86,7 @@ def design() -> list[TaskSpec]:
 async def test_five_thousand_tasks_with_faults_are_accounted_exactly(
     client: Client, make_settings: Any
 ) -> None:
-    from worker import build_worker
+    from taskrunner.worker import build_worker
 
     settings = make_settings(queue={"max_concurrency": 20, "batch_size": 500, "recent_limit": 10})
     specs = design()

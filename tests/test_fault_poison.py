@@ -11,10 +11,17 @@ import pytest
 from temporalio import activity
 from temporalio.client import Client
 
-from taskrunner.models.queue import TaskSpec, TaskStatus
-from taskrunner.models.tasks import TaskActivityInput, TaskResult
-from taskrunner.queue_client import QueueClient
-from taskrunner.task_types import TaskType, registered
+from taskrunner.queue.client import QueueClient
+from taskrunner.queue.models import (
+    TaskSpec,
+    TaskStatus,
+)
+from taskrunner.tasks.registry import (
+    TaskActivityInput,
+    TaskResult,
+    TaskType,
+    registered,
+)
 from tests.helpers.queue import FAST_RETRY, SamplePayload, assert_accounted
 
 pytestmark = pytest.mark.faults
@@ -75,7 +82,7 @@ POISON_TYPES = [
 async def test_poison_tasks_are_retried_then_fail_while_other_tasks_complete(
     client: Client, make_settings: Any
 ) -> None:
-    from worker import build_worker
+    from taskrunner.worker import build_worker
 
     settings = make_settings(queue={"max_concurrency": 4})
     poison = Poison()

@@ -11,9 +11,12 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from taskrunner import schedule_ops
 from taskrunner.devserver import DevServer
-from taskrunner.models.queue import TaskSpec, TaskStatus
+from taskrunner.queue.models import (
+    TaskSpec,
+    TaskStatus,
+)
+from taskrunner.schedules import operations as schedule_ops
 from tests.helpers import assert_eventually, free_port
 from tests.helpers.queue import assert_accounted, running_queue
 

@@ -13,8 +13,11 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from taskrunner.devserver import DevServer
-from taskrunner.models.queue import TaskSpec, TaskStatus
-from taskrunner.queue_client import QueueClient
+from taskrunner.queue.client import QueueClient
+from taskrunner.queue.models import (
+    TaskSpec,
+    TaskStatus,
+)
 from tests.helpers import assert_eventually, free_port
 from tests.helpers.ledger_worker import executions
 from tests.helpers.processes import kill, start_ledger_worker

@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from taskrunner.models.health import HealthCheckInput, HealthReport
+from taskrunner.health.models import (
+    HealthCheckInput,
+    HealthReport,
+)
+from taskrunner.health.workflow import HealthMonitorWorkflow
 from tests.helpers import free_port
-from workflows.health import HealthMonitorWorkflow
 
 
 async def run_health(client: Client, make_worker: Any, settings: Any) -> HealthReport:

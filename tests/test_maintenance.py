@@ -22,12 +22,19 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.database import DatabaseActivities, run_heartbeating
-from taskrunner.maintenance import maintenance_input
-from taskrunner.models.maintenance import MaintenanceInput, MaintenanceReport, TargetInput
+from taskrunner.maintenance.activities import (
+    DatabaseActivities,
+    run_heartbeating,
+)
+from taskrunner.maintenance.models import (
+    MaintenanceInput,
+    MaintenanceReport,
+    TargetInput,
+    maintenance_input,
+)
+from taskrunner.maintenance.workflow import MaintenanceWorkflow
 from taskrunner.settings import Settings
 from tests.helpers.databases import POSTGRES_DSN, bloated_sqlite, postgres_table, row_counts
-from workflows.maintenance import MaintenanceWorkflow
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"

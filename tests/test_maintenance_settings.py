@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from taskrunner.errors import ConfigError
-from taskrunner.maintenance import maintenance_input
-from taskrunner.models.maintenance import in_window
+from taskrunner.maintenance.models import in_window, maintenance_input
 from taskrunner.settings import load_settings
 from taskrunner.sizes import human_size
 

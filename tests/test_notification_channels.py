@@ -11,10 +11,17 @@ from typing import Any
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.alert_state import SUPPRESSED, UNDELIVERED, channel_failed
-from activities.notifications import NotificationActivities
 from taskrunner.errors import ConfigError
-from taskrunner.models.notifications import Notification, Priority
+from taskrunner.notifications.activities import NotificationActivities
+from taskrunner.notifications.alert_state import (
+    SUPPRESSED,
+    UNDELIVERED,
+    channel_failed,
+)
+from taskrunner.notifications.models import (
+    Notification,
+    Priority,
+)
 from tests.helpers import free_port
 from tests.helpers.peers import http_peer
 from tests.helpers.smtp_receiver import self_signed_certificate, smtp_receiver

@@ -10,11 +10,17 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
-from taskrunner.models.health import HealthCheckInput, HealthReport
+from taskrunner.health.models import (
+    HealthCheckInput,
+    HealthReport,
+)
+from taskrunner.health.workflow import (
+    RESOLVED_MESSAGE,
+    HealthMonitorWorkflow,
+)
 from tests.helpers import free_port
 from tests.helpers.peers import http_peer
 from tests.helpers.smtp_receiver import smtp_receiver
-from workflows.health import RESOLVED_MESSAGE, HealthMonitorWorkflow
 
 FAST_RETRY = {"retry_initial_seconds": 0.05, "retry_backoff": 1.0}
 BREACHED = {"memory_threshold": 0, "cpu_threshold": 100, "disk_threshold": 100}

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from activities.probes import run_probe
-from taskrunner.health_settings import AmqpProbe, HttpProbe, PostgresProbe, RedisProbe, TcpProbe
+from taskrunner.health.probes import run_probe
+from taskrunner.settings.health import (
+    AmqpProbe,
+    HttpProbe,
+    PostgresProbe,
+    RedisProbe,
+    TcpProbe,
+)
 from tests.helpers import free_port
 from tests.helpers.peers import http_peer
 

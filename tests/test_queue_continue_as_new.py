@@ -8,9 +8,12 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from taskrunner.models.queue import TaskSpec, TaskStatus
+from taskrunner.queue.models import (
+    TaskSpec,
+    TaskStatus,
+)
+from taskrunner.worker import WORKFLOWS
 from tests.helpers.queue import assert_accounted, running_queue
-from worker import WORKFLOWS
 
 TASKS = 2000
 FLAKY_EVERY = 50

@@ -7,7 +7,7 @@ from typing import Any
 
 from temporalio.client import Client
 
-from taskrunner.models.queue import TaskSpec
+from taskrunner.queue.models import TaskSpec
 from tests.helpers.queue import assert_accounted, running_queue
 
 PRODUCERS = 150

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from taskrunner.errors import UserError
-from taskrunner.models.queue import TaskSpec, TaskStatus
+from taskrunner.queue.models import (
+    TaskSpec,
+    TaskStatus,
+)
 from tests.helpers.queue import QueueHarness, assert_accounted
 
 

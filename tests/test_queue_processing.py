@@ -12,8 +12,16 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from taskrunner.errors import UserError
-from taskrunner.models.queue import ProcessorInput, TaskSpec, TaskStatus
-from taskrunner.task_types import TaskType, registered
+from taskrunner.queue.models import (
+    ProcessorInput,
+    TaskSpec,
+    TaskStatus,
+)
+from taskrunner.queue.processor import TaskProcessorWorkflow
+from taskrunner.tasks.registry import (
+    TaskType,
+    registered,
+)
 from tests.helpers import assert_eventually, wait_for_output
 from tests.helpers.queue import (
     FAST_RETRY,
@@ -22,7 +30,6 @@ from tests.helpers.queue import (
     assert_accounted,
     running_queue,
 )
-from workflows.task_processor import TaskProcessorWorkflow
 
 T_NEVER = datetime.max.replace(tzinfo=UTC)
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from taskrunner.models.queue import QueueConfig, TaskSpec, TaskStatus
-from workflows import queue_snapshot
-from workflows.queue_state import QueueState
+from taskrunner.queue import snapshot as queue_snapshot
+from taskrunner.queue.models import (
+    QueueConfig,
+    TaskSpec,
+    TaskStatus,
+)
+from taskrunner.queue.state import QueueState
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 

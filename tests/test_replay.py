@@ -12,10 +12,13 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from taskrunner.task_types import registered
+from taskrunner.tasks.registry import registered
+from taskrunner.worker import (
+    WORKFLOWS,
+    workflow_runner,
+)
 from tests.helpers.queue import TEST_TYPES
 from tests.histories.scenarios import SCENARIOS
-from worker import WORKFLOWS, workflow_runner
 
 HISTORIES = Path(__file__).parent / "histories"
 

@@ -11,12 +11,18 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from taskrunner.maintenance import maintenance_input
-from taskrunner.models.queue import ProcessorInput, TaskSpec
-from taskrunner.models.scheduled import ScheduledTasksInput, ScheduledTasksReport
-from taskrunner.queue_client import QueueClient
+from taskrunner.maintenance.models import maintenance_input
+from taskrunner.queue.client import QueueClient
+from taskrunner.queue.models import (
+    ProcessorInput,
+    TaskSpec,
+)
+from taskrunner.scheduled.models import (
+    ScheduledTasksInput,
+    ScheduledTasksReport,
+)
+from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.settings import Settings
-from workflows.scheduled import ScheduledTasksWorkflow
 
 ZONE = "America/New_York"
 QUIET = {"cpu_threshold": 100, "memory_threshold": 100, "disk_threshold": 100}

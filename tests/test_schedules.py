@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow, ScheduleSpec
 
-from taskrunner import schedule_ops
 from taskrunner.errors import UserError
-from taskrunner.schedules import DECLARATIONS
+from taskrunner.schedules import operations as schedule_ops
+from taskrunner.schedules.declarations import DECLARATIONS
 from taskrunner.settings import Settings
 from tests.helpers import assert_eventually
 

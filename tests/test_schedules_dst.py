@@ -18,8 +18,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.workflowservice.v1 import ListScheduleMatchingTimesRequest
 from temporalio.client import Client, ScheduleBackfill, ScheduleOverlapPolicy
 
-from taskrunner import schedule_ops
-from taskrunner.models.maintenance import MaintenanceReport
+from taskrunner.maintenance.models import MaintenanceReport
+from taskrunner.schedules import operations as schedule_ops
 from taskrunner.settings import Settings
 from tests.helpers import assert_eventually
 

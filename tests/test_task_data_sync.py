@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.tasks import DataSyncTask
-from taskrunner.models.tasks import DataSyncPayload, TaskActivityInput
+from taskrunner.tasks.data_sync import DataSyncPayload, DataSyncTask
+from taskrunner.tasks.registry import TaskActivityInput
 from tests.helpers import free_port
 from tests.helpers.peers import http_peer
 

@@ -12,8 +12,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.tasks import EmailTask
-from taskrunner.models.tasks import TaskActivityInput
+from taskrunner.tasks.email import EmailTask
+from taskrunner.tasks.registry import TaskActivityInput
 from tests.helpers import free_port
 from tests.helpers.smtp_receiver import self_signed_certificate, smtp_receiver
 

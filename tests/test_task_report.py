@@ -15,11 +15,11 @@ from pypdf import PdfReader
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.tasks import ReportTask
-from activities.tasks.appdb.sqlite import SQLITE_TIME_FORMAT
-from activities.tasks.report_files import cell_text
-from taskrunner.models.tasks import TaskActivityInput
-from taskrunner.reports import sales_report
+from taskrunner.databases.sqlite_session import SQLITE_TIME_FORMAT
+from taskrunner.settings.reports import sales_report
+from taskrunner.tasks.registry import TaskActivityInput
+from taskrunner.tasks.report import ReportTask
+from taskrunner.tasks.report_files import cell_text
 
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 

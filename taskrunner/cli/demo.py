@@ -9,11 +9,16 @@ from pathlib import Path
 
 from taskrunner.cli.health import render_health
 from taskrunner.cli.session import temporal_session
-from taskrunner.maintenance import maintenance_input
-from taskrunner.models.maintenance import SKIP_REASON
-from taskrunner.models.queue import ProcessorInput, TaskSpec
-from taskrunner.models.scheduled import ScheduledTasksInput, ScheduledTasksReport
-from taskrunner.queue_client import QueueClient
+from taskrunner.maintenance.models import SKIP_REASON, maintenance_input
+from taskrunner.queue.client import QueueClient
+from taskrunner.queue.models import (
+    ProcessorInput,
+    TaskSpec,
+)
+from taskrunner.scheduled.models import (
+    ScheduledTasksInput,
+    ScheduledTasksReport,
+)
 from taskrunner.settings import Settings
 
 RULE = "=" * 60
@@ -70,7 +75,7 @@ def write_demo_source(settings: Settings) -> Path:
 
 
 async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
-    from workflows.scheduled import ScheduledTasksWorkflow
+    from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 
     started = datetime.now(UTC)
     print(RULE)

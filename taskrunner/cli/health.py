@@ -6,7 +6,10 @@ import argparse
 import uuid
 
 from taskrunner.cli.session import temporal_session
-from taskrunner.models.health import HealthCheckInput, HealthReport
+from taskrunner.health.models import (
+    HealthCheckInput,
+    HealthReport,
+)
 from taskrunner.settings import Settings
 
 
@@ -24,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def health_command(args: argparse.Namespace, settings: Settings) -> int:
-    from workflows.health import HealthMonitorWorkflow
+    from taskrunner.health.workflow import HealthMonitorWorkflow
 
     async with temporal_session(settings) as session:
         report = await session.client.execute_workflow(

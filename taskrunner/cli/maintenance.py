@@ -10,8 +10,7 @@ import uuid
 from temporalio.client import WorkflowFailureError
 
 from taskrunner.cli.session import temporal_session
-from taskrunner.maintenance import WORKFLOW_ID_PREFIX, maintenance_input
-from taskrunner.models.maintenance import MaintenanceReport
+from taskrunner.maintenance.models import WORKFLOW_ID_PREFIX, MaintenanceReport, maintenance_input
 from taskrunner.settings import Settings
 from taskrunner.sizes import human_size
 
@@ -31,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def maintenance_command(args: argparse.Namespace, settings: Settings) -> int:
-    from workflows.maintenance import MaintenanceWorkflow
+    from taskrunner.maintenance.workflow import MaintenanceWorkflow
 
     params = maintenance_input(settings, force=args.force)
     if not args.verbose:

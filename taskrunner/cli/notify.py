@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from taskrunner.models.notifications import DeliveryReport, Notification, Priority
+from taskrunner.notifications.models import (
+    DeliveryReport,
+    Notification,
+    Priority,
+)
 from taskrunner.settings import Settings
 
 
@@ -30,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def send_command(args: argparse.Namespace, settings: Settings) -> int:
-    from activities.notifications import NotificationActivities
+    from taskrunner.notifications.activities import NotificationActivities
 
     notification = Notification(
         message=args.message, priority=Priority(args.priority), source=args.source
@@ -54,7 +58,7 @@ def render_report(report: DeliveryReport) -> str:
 
 
 async def status_command(args: argparse.Namespace, settings: Settings) -> int:
-    from activities.alert_state import AlertState
+    from taskrunner.notifications.alert_state import AlertState
 
     state = AlertState(settings.notifications.state_file(settings.data_dir))
     alerts = state.active_alerts()

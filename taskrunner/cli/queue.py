@@ -13,8 +13,11 @@ from pydantic import ValidationError
 from taskrunner.cli.queue_render import render_drain, render_record, render_stats, render_tasks
 from taskrunner.cli.session import temporal_session
 from taskrunner.errors import UserError
-from taskrunner.models.queue import TaskSpec, TaskStatus
-from taskrunner.queue_client import QueueClient
+from taskrunner.queue.client import QueueClient
+from taskrunner.queue.models import (
+    TaskSpec,
+    TaskStatus,
+)
 from taskrunner.settings import Settings
 
 

@@ -6,7 +6,13 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from taskrunner.models.queue import DrainResult, QueueStats, TaskOutcome, TaskRecord, TaskStatus
+from taskrunner.queue.models import (
+    DrainResult,
+    QueueStats,
+    TaskOutcome,
+    TaskRecord,
+    TaskStatus,
+)
 
 STATUSES = [s.value for s in TaskStatus]
 

@@ -6,10 +6,10 @@ import argparse
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from taskrunner import schedule_ops
 from taskrunner.cli.session import temporal_session
 from taskrunner.errors import UserError
-from taskrunner.schedules import DECLARATIONS
+from taskrunner.schedules import operations as schedule_ops
+from taskrunner.schedules.declarations import DECLARATIONS
 from taskrunner.settings import Settings
 
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"

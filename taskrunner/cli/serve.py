@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from taskrunner import schedule_ops
 from taskrunner.cli.session import stop_event, temporal_session
 from taskrunner.client import connect
+from taskrunner.schedules import operations as schedule_ops
 from taskrunner.settings import Settings
 
 RULE = "=" * 60
@@ -58,7 +58,7 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def worker_command(args: argparse.Namespace, settings: Settings) -> int:
-    from worker import run_worker
+    from taskrunner.worker import run_worker
 
     stop = stop_event()
     client = await connect(settings)

@@ -42,7 +42,7 @@ async def temporal_session(settings: Settings, *, worker: bool = True) -> AsyncI
         client = await connect(settings)
         session = Session(client=client, server=server, ui_url=ui_url)
         if worker:
-            from worker import build_worker
+            from taskrunner.worker import build_worker
 
             async with build_worker(client, settings):
                 yield session

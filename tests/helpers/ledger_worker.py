@@ -21,9 +21,13 @@ from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from taskrunner.models.tasks import TaskActivityInput, TaskResult
 from taskrunner.settings import load_settings
-from taskrunner.task_types import TaskType, registered
+from taskrunner.tasks.registry import (
+    TaskActivityInput,
+    TaskResult,
+    TaskType,
+    registered,
+)
 
 
 class LedgeredPayload(BaseModel):
@@ -75,7 +79,7 @@ class LedgerActivities:
 
 
 async def main(address: str, task_queue: str, data_dir: str, ledger: str) -> None:
-    from worker import build_worker
+    from taskrunner.worker import build_worker
 
     settings = load_settings(data_dir=Path(data_dir), task_queue=task_queue)
     client = await Client.connect(address, data_converter=pydantic_data_converter)

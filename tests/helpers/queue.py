@@ -22,11 +22,15 @@ from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from taskrunner.models.queue import QueueStats
-from taskrunner.models.tasks import TaskActivityInput, TaskResult
-from taskrunner.queue_client import QueueClient
+from taskrunner.queue.client import QueueClient
+from taskrunner.queue.models import QueueStats
 from taskrunner.settings import Settings
-from taskrunner.task_types import TaskType, registered
+from taskrunner.tasks.registry import (
+    TaskActivityInput,
+    TaskResult,
+    TaskType,
+    registered,
+)
 from tests.helpers import assert_eventually
 
 FAST_RETRY = RetryPolicy(
@@ -131,7 +135,7 @@ class QueueHarness:
 @contextlib.asynccontextmanager
 async def running_queue(client: Client, settings: Settings) -> AsyncIterator[QueueHarness]:
     """Worker + test task types + a fresh queue; the queue workflow is ended afterwards."""
-    from worker import build_worker
+    from taskrunner.worker import build_worker
 
     ledger = Ledger()
     queue = QueueClient(client, settings, f"test-{uuid.uuid4().hex[:10]}")

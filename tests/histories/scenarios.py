@@ -14,17 +14,23 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from taskrunner.maintenance import maintenance_input
-from taskrunner.models.health import HealthCheckInput
-from taskrunner.models.queue import ProcessorInput, TaskSpec
-from taskrunner.models.scheduled import ScheduledTasksInput
-from taskrunner.settings import Settings, load_settings
+from taskrunner.maintenance.models import maintenance_input
+from taskrunner.health.models import HealthCheckInput
+from taskrunner.queue.models import (
+    ProcessorInput,
+    TaskSpec,
+)
+from taskrunner.scheduled.models import ScheduledTasksInput
+from taskrunner.settings import (
+    Settings,
+    load_settings,
+)
 from tests.helpers.databases import bloated_sqlite
 from tests.helpers.queue import running_queue
-from workflows.health import HealthMonitorWorkflow
-from workflows.maintenance import MaintenanceWorkflow
-from workflows.scheduled import ScheduledTasksWorkflow
-from workflows.task_processor import TaskProcessorWorkflow
+from taskrunner.health.workflow import HealthMonitorWorkflow
+from taskrunner.maintenance.workflow import MaintenanceWorkflow
+from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
+from taskrunner.queue.processor import TaskProcessorWorkflow
 
 Scenario = Callable[[Client, Path], Awaitable[WorkflowHandle[Any, Any]]]
 
@@ -36,7 +42,7 @@ def scenario_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 
 async def _run(client: Client, settings: Settings, workflow: Any, arg: Any) -> WorkflowHandle:
-    from worker import build_worker
+    from taskrunner.worker import build_worker
 
     async with build_worker(client, settings):
         handle = await client.start_workflow(

@@ -1,0 +1,89 @@
+"""HealthMonitorWorkflow: the seed's "Health Monitor", on real measurements."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from taskrunner.health.activities import MonitoringActivities
+    from taskrunner.health.models import (
+        HealthCheckInput,
+        HealthReport,
+        ServiceReport,
+        ServiceStatus,
+        SystemMetrics,
+    )
+    from taskrunner.notifications.models import Priority
+    from taskrunner.notifications.notify import (
+        notify,
+        notify_resolved,
+    )
+    from taskrunner.policies import DEFAULT_RETRY, PROBE_TIMEOUT
+
+SOURCE = "health-monitor"
+RESOLVED_MESSAGE = "Resolved: all systems nominal again"
+
+
+@workflow.defn
+class HealthMonitorWorkflow:
+    @workflow.run
+    async def run(self, params: HealthCheckInput) -> HealthReport:
+        metrics = await workflow.execute_activity_method(
+            MonitoringActivities.collect_system_metrics,
+            start_to_close_timeout=PROBE_TIMEOUT,
+            retry_policy=DEFAULT_RETRY,
+        )
+        workflow.logger.info(
+            "System Health: %s", "✓ Healthy" if healthy(metrics) else "✗ Unhealthy"
+        )
+        services: ServiceReport = await workflow.execute_activity_method(
+            MonitoringActivities.check_services,
+            start_to_close_timeout=PROBE_TIMEOUT,
+            retry_policy=DEFAULT_RETRY,
+        )
+        workflow.logger.info("Services: %s", "✓ All up" if services.all_up else "✗ Some down")
+
+        # The seed's ConditionalStep: alert on any breach or any service down.
+        message = None
+        if not healthy(metrics) or not services.all_up:
+            message = alert_message(metrics, services.down())
+            if params.notify:
+                key = alert_key(metrics, services.down())
+                await notify(message, Priority.CRITICAL, SOURCE, dedupe_key=key)
+        else:
+            workflow.logger.info("✓ All systems nominal")
+            if params.notify:
+                # Sent only if the last alert is unresolved (the activity keeps that state).
+                await notify_resolved(SOURCE, RESOLVED_MESSAGE)
+        return HealthReport(
+            healthy=healthy(metrics),
+            all_up=services.all_up,
+            metrics=metrics,
+            services=services.services,
+            alerted=message is not None,
+            alert_message=message,
+            checked_at=workflow.now().isoformat(),
+        )
+
+
+def healthy(metrics: SystemMetrics) -> bool:
+    return not metrics.breaches()
+
+
+def alert_message(metrics: SystemMetrics, down: list[ServiceStatus]) -> str:
+    """The seed's alert text: metrics above threshold with values, then services down."""
+    lines = ["System health alert:"]
+    breaches = metrics.breaches()
+    if breaches:
+        lines.append("- System metrics above threshold")
+        lines += [f"  {m.name}: {m.value:.1f}% (threshold {m.threshold:g}%)" for m in breaches]
+    if down:
+        lines.append("- Some services are down:")
+        lines += [f"  {s.name}: DOWN ({s.detail})" for s in down]
+    return "\n".join(lines)
+
+
+def alert_key(metrics: SystemMetrics, down: list[ServiceStatus]) -> str:
+    """What is wrong, without the numbers: the same breach repeated is the same alert."""
+    breached = ",".join(m.name for m in metrics.breaches())
+    return f"breached:{breached}|down:{','.join(s.name for s in down)}"

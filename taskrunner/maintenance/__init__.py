@@ -1,0 +1,1 @@
+"""Scheduled database maintenance: vacuum, analyze, backup and retention inside a time window."""

@@ -1,0 +1,180 @@
+"""Maintenance activities: vacuum, analyze, back up and prune, for each configured target.
+
+The engines (``activities/db``) do the database work in a thread; these
+activities add what is common: finding the target, timing, heartbeats, backup
+file names and retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from taskrunner.databases import (
+    DatabaseEngine,
+    open_engine,
+)
+from taskrunner.databases.base import configuration_error
+from taskrunner.maintenance.models import (
+    AnalyzeResult,
+    BackupResult,
+    PruneResult,
+    TargetInput,
+    VacuumResult,
+)
+from taskrunner.settings import Settings
+from taskrunner.settings.resources import DatabaseTarget
+
+T = TypeVar("T")
+
+DEFAULT_HEARTBEAT_INTERVAL = timedelta(seconds=10)
+"""Heartbeat period when the activity has no heartbeat timeout (a third of it otherwise)."""
+STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+"""Backup timestamp (UTC, microseconds so two quick backups never collide); sorts by time."""
+_STAMP = r"\d{8}T\d{6}\.\d{6}Z"
+
+
+def backup_name(target: str, stamp: datetime, suffix: str) -> str:
+    """``app-20260102T030405.000006Z.db``: the target, the UTC time, the engine's suffix."""
+    return f"{safe_name(target)}-{stamp.astimezone(UTC).strftime(STAMP_FORMAT)}{suffix}"
+
+
+def safe_name(target: str) -> str:
+    """The target name made safe for a file name (no path separators)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", target)
+
+
+class DatabaseActivities:
+    """Built by the worker with the settings that name the targets and the backups folder."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _target(self, name: str) -> DatabaseTarget:
+        targets = self.settings.maintenance_targets()
+        for target in targets:
+            if target.name == name:
+                return target
+        known = ", ".join(t.name for t in targets)
+        raise configuration_error(
+            f"unknown maintenance target {name!r} (this worker has: {known}); "
+            "check maintenance.targets on the worker and the caller"
+        )
+
+    def _engine(self, name: str) -> tuple[DatabaseTarget, DatabaseEngine]:
+        target = self._target(name)
+        return target, open_engine(target, self.settings)
+
+    @activity.defn(name="vacuum_database")
+    async def vacuum_database(self, params: TargetInput) -> VacuumResult:
+        target, engine = self._engine(params.target)
+        started = time.perf_counter()
+        change = await run_heartbeating(engine.vacuum, engine.interrupt)
+        return VacuumResult(
+            target=target.name,
+            engine=target.kind,
+            location=engine.location,
+            duration_seconds=round(time.perf_counter() - started, 3),
+            size_before=change.before,
+            size_after=change.after,
+        )
+
+    @activity.defn(name="analyze_database")
+    async def analyze_database(self, params: TargetInput) -> AnalyzeResult:
+        target, engine = self._engine(params.target)
+        started = time.perf_counter()
+        tables = await run_heartbeating(engine.analyze, engine.interrupt)
+        return AnalyzeResult(
+            target=target.name,
+            engine=target.kind,
+            location=engine.location,
+            duration_seconds=round(time.perf_counter() - started, 3),
+            tables=tables,
+        )
+
+    @activity.defn(name="backup_database")
+    async def backup_database(self, params: TargetInput) -> BackupResult:
+        """Back up into ``<backups_dir>/<target>/``, verified before it gets its final name."""
+        target, engine = self._engine(params.target)
+        folder = (self.settings.backups_dir / safe_name(target.name)).absolute()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ApplicationError(
+                f"cannot create backup folder {folder}: {err.strerror or err}",
+                type="BackupFolderError",
+            ) from None
+        final = folder / backup_name(target.name, datetime.now(UTC), engine.suffix)
+        # Written under a name retention never matches, renamed only once verified:
+        # a half-written or corrupt backup never replaces a good one.
+        partial = final.with_name(final.name + ".partial")
+        started = time.perf_counter()
+        try:
+            check = await run_heartbeating(lambda: engine.backup(partial), engine.interrupt)
+            partial.rename(final)
+        finally:
+            partial.unlink(missing_ok=True)
+        return BackupResult(
+            target=target.name,
+            engine=target.kind,
+            location=engine.location,
+            duration_seconds=round(time.perf_counter() - started, 3),
+            file=str(final),
+            size_bytes=final.stat().st_size,
+            tables=check.tables,
+            verification=check.verification,
+        )
+
+    @activity.defn(name="prune_backups")
+    async def prune_backups(self, params: TargetInput) -> PruneResult:
+        """Keep the newest ``maintenance.keep_backups`` backups of the target, delete the rest."""
+        target = self._target(params.target)
+        folder = self.settings.backups_dir / safe_name(target.name)
+        ours = re.compile(rf"^{re.escape(safe_name(target.name))}-{_STAMP}\.[a-z]+$")
+        backups = sorted(
+            (p for p in folder.glob("*") if p.is_file() and ours.match(p.name)),
+            key=lambda p: p.name,
+            reverse=True,
+        )
+        keep = self.settings.maintenance.keep_backups
+        for old in backups[keep:]:
+            old.unlink(missing_ok=True)
+        return PruneResult(
+            target=target.name,
+            kept=[str(p) for p in backups[:keep]],
+            removed=[str(p) for p in backups[keep:]],
+        )
+
+
+async def run_heartbeating(work: Callable[[], T], interrupt: Callable[[], None]) -> T:
+    """Run blocking ``work`` in a thread, heartbeating until it ends.
+
+    On cancellation (or a heartbeat timeout seen by the server) ``interrupt`` stops
+    the database operation, so a retry does not race a still-running attempt.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(work))
+    interval = _heartbeat_interval().total_seconds()
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=interval)
+            if done:
+                return task.result()
+            activity.heartbeat()
+    except asyncio.CancelledError:
+        interrupt()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, timeout=interval)
+        raise
+
+
+def _heartbeat_interval() -> timedelta:
+    timeout = activity.info().heartbeat_timeout
+    return timeout / 3 if timeout else DEFAULT_HEARTBEAT_INTERVAL

@@ -1,0 +1,166 @@
+"""Inputs and results of the maintenance workflow and its database activities."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from taskrunner.sizes import human_size
+from taskrunner.timezones import validate_timezone
+
+if TYPE_CHECKING:
+    from taskrunner.settings import Settings
+
+SKIP_REASON = "Outside maintenance window - skipping"
+"""The seed's words for a run that found the window closed."""
+
+
+def in_window(at: time, start: time, end: time) -> bool:
+    """Whether local time ``at`` is in [start, end); an end before the start spans midnight."""
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end
+
+
+class MaintenanceInput(BaseModel):
+    """Input of MaintenanceWorkflow.
+
+    Workflows cannot read settings, so the caller (CLI or schedule) fills these
+    from them with :func:`taskrunner.maintenance.maintenance_input`.
+    """
+
+    force: bool = False
+    """Run even outside the window (manual runs)."""
+    timezone: str = "UTC"
+    """IANA zone the window is read in."""
+    window_start: time
+    window_end: time
+    targets: list[str] = Field(min_length=1)
+    """Names of the worker's configured targets (``maintenance.targets``), in order."""
+    as_of: datetime | None = None
+    """Judge the window at this instant instead of now: a scheduled run passes its
+    scheduled time, so a run started a little late (or backfilled) counts for its slot."""
+
+    _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
+
+    @model_validator(mode="after")
+    def _check(self) -> MaintenanceInput:
+        if self.window_start == self.window_end:
+            raise ValueError("window_start and window_end must differ")
+        return self
+
+    def local_time(self, now: datetime) -> datetime:
+        """``now`` (aware) in the input's zone.
+
+        Called from workflow code: this module is passed through the sandbox, so it
+        uses the real ZoneInfo; the sandbox's proxied ZoneInfo is not a tzinfo and
+        ``astimezone`` rejects it. Zone data is read once and cached, same on replay.
+        """
+        return now.astimezone(ZoneInfo(self.timezone))
+
+    def is_window_open_at(self, local: datetime) -> bool:
+        return in_window(local.time(), self.window_start, self.window_end)
+
+    @property
+    def window(self) -> str:
+        return f"{self.window_start:%H:%M}-{self.window_end:%H:%M}"
+
+
+class TargetInput(BaseModel):
+    """Input of each database activity: which configured target to work on."""
+
+    target: str
+
+
+class _StepResult(BaseModel):
+    target: str
+    engine: str
+    location: str
+    """SQLite file or PostgreSQL host:port/database (never a password)."""
+    duration_seconds: float
+
+
+class VacuumResult(_StepResult):
+    size_before: int
+    size_after: int
+
+    @property
+    def freed_bytes(self) -> int:
+        # A database written to while it is vacuumed can end up larger; nothing was freed then.
+        return max(self.size_before - self.size_after, 0)
+
+
+class AnalyzeResult(_StepResult):
+    tables: int
+
+
+class BackupResult(_StepResult):
+    file: str
+    size_bytes: int
+    tables: int
+    """Tables found in the backup when it was verified."""
+    verification: str
+    """What the check saw, e.g. ``integrity_check ok`` or ``pg_restore --list: 12 entries``."""
+
+
+class PruneResult(BaseModel):
+    target: str
+    kept: list[str]
+    removed: list[str]
+
+
+class MaintenanceReport(BaseModel):
+    status: Literal["completed", "skipped"]
+    reason: str | None = None
+    """Why it was skipped."""
+    forced: bool
+    window_open: bool
+    window: str
+    timezone: str
+    local_time: str
+    """When the run started, in ``timezone`` (ISO 8601 with offset)."""
+    vacuum: list[VacuumResult] = Field(default_factory=list)
+    analyze: list[AnalyzeResult] = Field(default_factory=list)
+    backups: list[BackupResult] = Field(default_factory=list)
+    pruned: list[PruneResult] = Field(default_factory=list)
+    summary: str | None = None
+    """The completion notification's text."""
+    duration_seconds: float = 0.0
+
+
+def completion_summary(
+    vacuum: list[VacuumResult], analyze: list[AnalyzeResult], backups: list[BackupResult]
+) -> str:
+    """The seed's completion message; totals over targets, one backup line per target."""
+    freed = sum(v.freed_bytes for v in vacuum)
+    tables = sum(a.tables for a in analyze)
+    lines = [
+        "Maintenance completed:",
+        f"- Vacuum: {human_size(freed)} freed",
+        f"- Analyze: {tables} tables",
+    ]
+    lines += [f"- Backup: {human_size(b.size_bytes)} ({b.file})" for b in backups]
+    return "\n".join(lines)
+
+
+WORKFLOW_ID_PREFIX = "maintenance"
+"""Maintenance workflow ids start with this (``maintenance/manual-...``)."""
+
+
+def maintenance_input(settings: Settings, force: bool = False) -> MaintenanceInput:
+    """The workflow input from settings: window, time zone and target names.
+
+    The workflow cannot read settings itself; a schedule stores this input, so
+    re-apply the schedules after changing the window, zone or targets.
+    """
+    m = settings.maintenance
+    return MaintenanceInput(
+        force=force,
+        timezone=settings.timezone,
+        window_start=m.window_start,
+        window_end=m.window_end,
+        targets=[t.name for t in settings.maintenance_targets()],
+    )

@@ -1,1 +1,0 @@
-"""Pydantic models passed in and out of workflows and activities."""

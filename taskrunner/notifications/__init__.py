@@ -1,0 +1,1 @@
+"""Notifications: what workflows say happened, and the channels that deliver it."""

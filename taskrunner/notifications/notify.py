@@ -1,0 +1,83 @@
+"""Send a notification from workflow code without ever failing the sender.
+
+``notify`` is the one way workflows report what happened; ``notify_resolved``
+says a source that alerted is healthy again. Which channels hear either, the
+cooldown and the secrets are the activity's business (settings, read there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from taskrunner.notifications.activities import NotificationActivities
+    from taskrunner.notifications.models import (
+        Notification,
+        Priority,
+    )
+    from taskrunner.policies import NOTIFY_RETRY, NOTIFY_TIMEOUT
+
+
+async def notify(
+    message: str, priority: Priority, source: str, *, dedupe_key: str | None = None, **fields: Any
+) -> bool:
+    """Deliver through the configured channels; a delivery failure is logged, not raised.
+
+    The seed runs with ``exit_on_failure: false``: an alert that cannot go out must
+    not fail the business workflow that sent it.
+
+    Args:
+        message: What happened, for people.
+        priority: info, success, warning, error or critical; routes it to channels.
+        source: The workflow (or schedule) that sends it, e.g. ``health-monitor``.
+        dedupe_key: What makes a repeat "identical" for the cooldown when the message
+            carries changing numbers; the message itself by default.
+        **fields: Extra structured data shown by the channels (must be serialisable).
+
+    Returns:
+        True when at least one channel received it.
+    """
+    notification = Notification(
+        message=message, priority=priority, source=source, fields=fields, dedupe_key=dedupe_key
+    )
+    return await _send(notification)
+
+
+async def notify_resolved(source: str, message: str) -> bool:
+    """Say ``source`` is healthy again; sent only if it has an unresolved alert.
+
+    Call it whenever the source checks out fine: the activity knows (durably)
+    whether an alert is outstanding, so this is a no-op most of the time.
+
+    Returns:
+        True when a resolved message went out.
+    """
+    notification = Notification(
+        message=message, priority=Priority.SUCCESS, source=source, resolves=True
+    )
+    return await _send(notification)
+
+
+async def _send(notification: Notification) -> bool:
+    try:
+        report = await workflow.execute_activity_method(
+            NotificationActivities.send_notification,
+            notification,
+            start_to_close_timeout=NOTIFY_TIMEOUT,
+            retry_policy=NOTIFY_RETRY,
+        )
+    except ActivityError as err:
+        workflow.logger.warning(
+            "Notification not delivered (%s): %s", err.cause, notification.message
+        )
+        return False
+    if not report.delivered and not report.suppressed:
+        workflow.logger.warning(
+            "Notification not delivered (%s): %s",
+            report.detail or "every channel failed",
+            notification.message,
+        )
+    return report.delivered

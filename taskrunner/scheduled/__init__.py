@@ -1,0 +1,1 @@
+"""ScheduledTasksWorkflow: health, then the queue processor, then maintenance, as one run."""

@@ -1,0 +1,36 @@
+"""Input and combined report of ScheduledTasksWorkflow (the seed's runScheduledTasks)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from taskrunner.health.models import (
+    HealthCheckInput,
+    HealthReport,
+)
+from taskrunner.maintenance.models import (
+    MaintenanceInput,
+    MaintenanceReport,
+)
+from taskrunner.queue.models import (
+    ProcessorInput,
+    ProcessorSummary,
+)
+
+
+class ScheduledTasksInput(BaseModel):
+    health: HealthCheckInput = Field(default_factory=HealthCheckInput)
+    processor: ProcessorInput = Field(default_factory=ProcessorInput)
+    maintenance: MaintenanceInput
+
+
+class ScheduledTasksReport(BaseModel):
+    health: HealthReport
+    processing: ProcessorSummary
+    maintenance: MaintenanceReport | None = None
+    maintenance_error: str | None = None
+    """Why maintenance failed (its error notification has gone out already)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.maintenance_error is None and self.processing.failed == 0

@@ -1,0 +1,1 @@
+"""The runner's Temporal Schedules: declarations, cron checks, and operations on the server."""

@@ -1,0 +1,200 @@
+"""Schedule operations against the server: apply, inspect, trigger, pause, backfill, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Client,
+    ScheduleBackfill,
+    ScheduleDescription,
+    ScheduleHandle,
+    ScheduleOverlapPolicy,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.converter import PayloadConverter
+from temporalio.service import RPCError, RPCStatusCode
+
+from taskrunner.errors import UserError
+from taskrunner.schedules.declarations import (
+    MEMO_KEY,
+    DesiredSchedule,
+    desired_schedules,
+    schedule_id,
+)
+from taskrunner.settings import Settings
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    name: str
+    id: str
+    action: str
+    """created, updated, unchanged or deleted."""
+
+
+async def _describe_or_none(handle: ScheduleHandle) -> ScheduleDescription | None:
+    try:
+        return await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+def _ours(description: ScheduleDescription) -> dict[str, Any]:
+    """Our entry in the schedule action's memo (described schedules hold raw payloads)."""
+    memo = getattr(description.schedule.action, "memo", None) or {}
+    value = memo.get(MEMO_KEY)
+    if isinstance(value, Payload):
+        value = PayloadConverter.default.from_payload(value)
+    return value if isinstance(value, dict) else {}
+
+
+async def apply_schedules(client: Client, settings: Settings) -> list[ApplyResult]:
+    """Make the server's schedules match the declarations. Safe to run any number of times.
+
+    An operator's pause (``taskrunner schedules pause``) survives an update unless
+    the ``paused`` setting itself is what changed.
+    """
+    results = []
+    desired = desired_schedules(settings)
+    for want in desired:
+        handle = client.get_schedule_handle(want.id)
+        current = await _describe_or_none(handle)
+        if current is None:
+            await client.create_schedule(
+                want.id, want.to_schedule(), memo={MEMO_KEY: settings.task_queue}
+            )
+            results.append(ApplyResult(want.declaration.name, want.id, "created"))
+        elif _ours(current).get("fingerprint") != want.fingerprint():
+            await handle.update(_replace_with(want))
+            results.append(ApplyResult(want.declaration.name, want.id, "updated"))
+        else:
+            results.append(ApplyResult(want.declaration.name, want.id, "unchanged"))
+    results += await _delete_undeclared(client, settings, {d.id for d in desired})
+    return results
+
+
+def _replace_with(want: DesiredSchedule) -> Callable[[ScheduleUpdateInput], ScheduleUpdate]:
+    def update(input: ScheduleUpdateInput) -> ScheduleUpdate:
+        schedule = want.to_schedule()
+        old = input.description.schedule
+        if _ours(input.description).get("paused") == want.paused:
+            schedule.state = old.state  # the setting did not change: keep an operator's pause
+        return ScheduleUpdate(schedule=schedule)
+
+    return update
+
+
+async def _delete_undeclared(
+    client: Client, settings: Settings, keep: set[str]
+) -> list[ApplyResult]:
+    deleted = []
+    async for listed in await client.list_schedules():
+        if listed.id in keep or not listed.id.startswith(settings.schedules.id_prefix):
+            continue
+        memo = await listed.memo()
+        if memo.get(MEMO_KEY) != settings.task_queue:
+            continue  # not ours: never touched
+        handle = client.get_schedule_handle(listed.id)
+        if await _describe_or_none(handle) is not None:
+            await handle.delete()
+            deleted.append(ApplyResult(listed.id, listed.id, "deleted"))
+    return deleted
+
+
+async def managed_handle(client: Client, settings: Settings, name: str) -> ScheduleHandle:
+    """The handle of a declared schedule that exists on the server (else a UserError)."""
+    sid = schedule_id(settings, name)
+    handle = client.get_schedule_handle(sid)
+    if await _describe_or_none(handle) is None:
+        raise UserError(
+            f"schedule {name!r} does not exist on the server; run `taskrunner schedules apply`"
+        )
+    return handle
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """What `schedules list` and `describe` show for one schedule."""
+
+    name: str
+    id: str
+    workflow: str
+    cron: list[str]
+    timezone: str
+    paused: bool
+    note: str | None
+    overlap: str
+    catchup_window: str
+    next_runs: list[datetime]
+    last_run: datetime | None
+    last_workflow_id: str | None
+    last_result: str | None
+
+
+async def view(client: Client, settings: Settings, name: str, next_count: int = 3) -> ScheduleView:
+    handle = await managed_handle(client, settings, name)
+    desc = await handle.describe()
+    zone = ZoneInfo(desc.schedule.spec.time_zone_name or "UTC")
+    action = desc.schedule.action
+    last = desc.info.recent_actions[-1] if desc.info.recent_actions else None
+    last_id = getattr(last.action, "workflow_id", None) if last else None
+    result = None
+    if last is not None and last_id:
+        wf = await client.get_workflow_handle(last_id).describe()
+        result = wf.status.name.lower() if wf.status else "unknown"
+    policy = desc.schedule.policy
+    return ScheduleView(
+        name=name,
+        id=desc.id,
+        workflow=getattr(action, "workflow", "?"),
+        cron=_ours(desc).get("cron") or ["?"],
+        timezone=str(zone),
+        paused=desc.schedule.state.paused,
+        note=desc.schedule.state.note,
+        overlap=policy.overlap.name.lower(),
+        catchup_window=str(policy.catchup_window),
+        next_runs=[t.astimezone(zone) for t in desc.info.next_action_times[:next_count]],
+        last_run=last.scheduled_at.astimezone(zone) if last else None,
+        last_workflow_id=last_id,
+        last_result=result,
+    )
+
+
+async def trigger(client: Client, settings: Settings, name: str) -> None:
+    await (await managed_handle(client, settings, name)).trigger()
+
+
+async def pause(client: Client, settings: Settings, name: str, note: str | None) -> None:
+    await (await managed_handle(client, settings, name)).pause(note=note or "paused from the CLI")
+
+
+async def unpause(client: Client, settings: Settings, name: str, note: str | None) -> None:
+    await (await managed_handle(client, settings, name)).unpause(
+        note=note or "unpaused from the CLI"
+    )
+
+
+async def backfill(
+    client: Client, settings: Settings, name: str, start: datetime, end: datetime
+) -> None:
+    if end <= start:
+        raise UserError(f"backfill end {end.isoformat()} is not after start {start.isoformat()}")
+    handle = await managed_handle(client, settings, name)
+    # BUFFER_ALL: every past fire time runs, one after the other (the schedule's own
+    # SKIP policy would drop all but the first of a backfill that starts at once).
+    await handle.backfill(
+        ScheduleBackfill(start_at=start, end_at=end, overlap=ScheduleOverlapPolicy.BUFFER_ALL)
+    )
+
+
+async def delete(client: Client, settings: Settings, name: str) -> None:
+    await (await managed_handle(client, settings, name)).delete()

@@ -1,0 +1,1 @@
+"""Task types: one module per type (payload model + activity), declared in ``builtin``."""

@@ -1,0 +1,140 @@
+"""The ``dataSync`` task type: upsert a source's records into a table, by key."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import Field, field_validator
+from temporalio import activity
+
+from taskrunner.databases.session_base import IDENTIFIER
+from taskrunner.databases.sessions import (
+    ColumnKind,
+    DbSession,
+    open_session,
+)
+from taskrunner.settings import Settings
+from taskrunner.tasks.common import (
+    heartbeating,
+    invalid,
+    parse_payload,
+)
+from taskrunner.tasks.registry import TaskActivityInput, TaskPayload, TaskResult
+from taskrunner.tasks.sources import RecordSource
+
+
+class DataSyncPayload(TaskPayload):
+    source: str = Field(min_length=1, max_length=2048)
+    """An http(s) URL or a file path holding a JSON array of records."""
+    destination: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Table the records are upserted into."""
+    key: str = Field(default="id", max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Field of every record (and primary-key column of the table) records are matched by."""
+
+    @field_validator("source")
+    @classmethod
+    def _known_scheme(cls, source: str) -> str:
+        scheme = source.split("://", 1)[0].lower() if "://" in source else None
+        if scheme is not None and scheme not in ("http", "https", "file"):
+            raise ValueError(f"source must be an http(s) URL or a file path, not {scheme}://")
+        return source
+
+
+def prepare(
+    records: list[dict[str, Any]], key: str
+) -> tuple[list[dict[str, Any]], dict[str, ColumnKind]]:
+    """Records deduplicated by key (the last wins) and the columns they need.
+
+    A column is JSON when any record holds an object or array in it, text otherwise.
+    """
+    by_key: dict[str, dict[str, Any]] = {}
+    columns: dict[str, ColumnKind] = {key: "text"}
+    for index, record in enumerate(records):
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+            raise invalid(f"record {index} has no usable {key!r} (key) value: {value!r}")
+        for name, field in record.items():
+            if not IDENTIFIER.fullmatch(name):
+                raise invalid(
+                    f"record {index} has field {name!r}, which cannot be a column name "
+                    "(letters, digits and _, not starting with a digit, at most 63)"
+                )
+            if isinstance(field, dict | list):
+                columns[name] = "json"
+            else:
+                columns.setdefault(name, "text")
+        by_key[str(value)] = {**record, key: str(value)}
+    return list(by_key.values()), columns
+
+
+def _ready_table(
+    session: DbSession, table: str, key: str, columns: dict[str, ColumnKind]
+) -> dict[str, ColumnKind]:
+    """Create the table or add missing columns; the kinds to write each column with."""
+    existing = session.table_columns(table)
+    if existing is None:
+        session.create_table(table, key, columns)
+        return columns
+    if key not in existing:
+        raise invalid(f"table {table} has no column {key!r} to upsert by")
+    missing = {name: kind for name, kind in columns.items() if name not in existing}
+    if missing:
+        session.add_columns(table, missing)
+    # An existing column keeps its kind: the table decides how values are stored.
+    return {name: existing.get(name, kind) for name, kind in columns.items()}
+
+
+class DataSyncTask:
+    """The task_data_sync activity: source -> configured database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._source = RecordSource(settings.data_sync)
+        self._batch_size = settings.data_sync.batch_size
+
+    @activity.defn(name="task_data_sync")
+    async def task_data_sync(self, task: TaskActivityInput) -> TaskResult:
+        payload = parse_payload(DataSyncPayload, task)
+        activity.logger.info(f"Syncing data from {payload.source}...")
+        progress: dict[str, Any] = {"stage": "read", "synced": 0, "total": None}
+        async with heartbeating(lambda: dict(progress)):
+            records, columns = prepare(await self._source.read(payload.source), payload.key)
+            progress.update(stage="write", total=len(records))
+            kinds = columns
+            if records:
+                kinds = await self._write(payload, records, columns, progress)
+        return TaskResult(
+            summary=f"Synced {len(records)} records from {payload.source} "
+            f"into {payload.destination}",
+            details={
+                "records_synced": len(records),
+                "destination": payload.destination,
+                "key": payload.key,
+                "columns": list(kinds),
+            },
+        )
+
+    async def _write(
+        self,
+        payload: DataSyncPayload,
+        records: list[dict[str, Any]],
+        columns: dict[str, ColumnKind],
+        progress: dict[str, Any],
+    ) -> dict[str, ColumnKind]:
+        """Upsert in committed batches, heartbeating progress after each."""
+        session = await asyncio.to_thread(open_session, self._settings)
+        try:
+            kinds = await asyncio.to_thread(
+                _ready_table, session, payload.destination, payload.key, columns
+            )
+            for start in range(0, len(records), self._batch_size):
+                batch = records[start : start + self._batch_size]
+                await asyncio.to_thread(
+                    session.upsert, payload.destination, payload.key, kinds, batch
+                )
+                progress["synced"] = start + len(batch)
+                activity.heartbeat(dict(progress))
+        finally:
+            await asyncio.to_thread(session.close)
+        return kinds

@@ -1,0 +1,121 @@
+"""The ``report`` task type: a declared SQL query rendered as PDF and CSV."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from taskrunner.databases.sessions import (
+    QueryResult,
+    open_session,
+)
+from taskrunner.settings import Settings
+from taskrunner.settings.reports import (
+    PERIOD_LENGTHS,
+    ReportSpec,
+)
+from taskrunner.tasks.common import (
+    file_stem,
+    heartbeating,
+    invalid,
+    parse_payload,
+    write_atomically,
+)
+from taskrunner.tasks.registry import TaskActivityInput, TaskPayload, TaskResult
+from taskrunner.tasks.report_files import (
+    ReportDocument,
+    cell_text,
+    render_csv,
+    render_pdf,
+)
+
+
+class ReportPayload(TaskPayload):
+    report_type: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    """Name of a report declared in settings (``reports``), e.g. ``sales``."""
+    period: Literal["daily", "weekly", "monthly"] = "daily"
+    """The window the report covers, ending when it runs: 1, 7 or 30 days."""
+
+
+class ReportTask:
+    """The task_report activity, over the configured database and reports folder."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._reports = settings.reports
+        self._directory = settings.reports_dir
+
+    def _spec(self, name: str) -> ReportSpec:
+        spec = self._reports.get(name)
+        if spec is None:
+            known = ", ".join(sorted(self._reports)) or "none"
+            raise invalid(f"unknown report {name!r} (known reports: {known})")
+        return spec
+
+    def _query(self, spec: ReportSpec, start: datetime, end: datetime, period: str) -> QueryResult:
+        with open_session(self._settings) as session:
+            if spec.seed_table:
+                session.seed_sales(spec.seed_table, end)
+            return session.query(
+                spec.sql, {"start": start, "end": end, "period": period}, spec.max_rows
+            )
+
+    def _write(self, path: Path, data: bytes) -> str:
+        write_atomically(path, data)
+        return str(path)
+
+    @activity.defn(name="task_report")
+    async def task_report(self, task: TaskActivityInput) -> TaskResult:
+        payload = parse_payload(ReportPayload, task)
+        spec = self._spec(payload.report_type)
+        activity.logger.info(f"Generating report: {payload.report_type}...")
+        end = datetime.now(UTC)
+        start = end - PERIOD_LENGTHS[payload.period]
+        stage = "query"
+        async with heartbeating(lambda: {"stage": stage}):
+            result = await asyncio.to_thread(self._query, spec, start, end, payload.period)
+            header = spec.columns or result.columns
+            if len(header) != len(result.columns):
+                raise ApplicationError(
+                    f"report {payload.report_type!r} declares {len(header)} columns "
+                    f"but its query returns {len(result.columns)}",
+                    type="ConfigurationError",
+                    non_retryable=True,
+                )
+            doc = ReportDocument(
+                title=f"{spec.title} report",
+                period=payload.period,
+                start=start,
+                end=end,
+                generated_at=datetime.now(UTC),
+                header=header,
+                rows=[[cell_text(v) for v in row] for row in result.rows],
+                truncated=result.truncated,
+            )
+            stage = "render"
+            pdf, pages = await asyncio.to_thread(render_pdf, doc)
+            stem = f"{payload.report_type}_{payload.period}_{file_stem(task.task_id)}"
+            stage = "write"
+            pdf_path = await asyncio.to_thread(self._write, self._directory / f"{stem}.pdf", pdf)
+            csv_path = await asyncio.to_thread(
+                self._write, self._directory / f"{stem}.csv", render_csv(doc)
+            )
+        return TaskResult(
+            summary=f"Report {payload.report_type} ({payload.period}): "
+            f"{len(doc.rows)} rows, {pages} pages",
+            details={
+                "pdf": pdf_path,
+                "csv": csv_path,
+                "rows": len(doc.rows),
+                "pages": pages,
+                "truncated": result.truncated,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
+        )
