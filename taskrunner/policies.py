@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
+from taskrunner.errors import NEVER_RETRIED
+
 DEFAULT_ATTEMPTS = 3
 """Attempts before a step is given up (the seed's limit of 3)."""
 
@@ -14,7 +16,7 @@ DEFAULT_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=DEFAULT_ATTEMPTS,
-    non_retryable_error_types=["InvalidTaskData", "UnknownTaskType", "ConfigurationError"],
+    non_retryable_error_types=list(NEVER_RETRIED),
 )
 """Exponential backoff, 3 attempts, bad data never retried."""
 

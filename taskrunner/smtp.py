@@ -9,8 +9,14 @@ from email.message import EmailMessage
 
 from temporalio.exceptions import ApplicationError
 
+from taskrunner.errors import (
+    CONFIGURATION_ERROR,
+    EMAIL_REJECTED,
+    SMTP_DEFERRED,
+    SMTP_UNAVAILABLE,
+    invalid_task_data,
+)
 from taskrunner.settings.resources import SmtpSettings
-from taskrunner.tasks.common import invalid
 
 
 class SmtpSender:
@@ -28,7 +34,7 @@ class SmtpSender:
             raise ApplicationError(
                 f"smtp.username is set but the environment variable "
                 f"{self._smtp.password_env} (smtp.password_env) holding the password is not",
-                type="ConfigurationError",
+                type=CONFIGURATION_ERROR,
                 non_retryable=True,
             )
         return password
@@ -55,39 +61,41 @@ class SmtpSender:
         except smtplib.SMTPAuthenticationError as err:
             raise ApplicationError(
                 f"{where} rejected the credentials: {err.smtp_code} {_text(err.smtp_error)}",
-                type="ConfigurationError",
+                type=CONFIGURATION_ERROR,
                 non_retryable=True,
             ) from None
         except smtplib.SMTPNotSupportedError as err:
             raise ApplicationError(
                 f"{where} does not support this (check smtp.security): {err}",
-                type="ConfigurationError",
+                type=CONFIGURATION_ERROR,
                 non_retryable=True,
             ) from None
         except smtplib.SMTPRecipientsRefused as err:
             codes = [code for code, _ in err.recipients.values()]
             detail = "; ".join(f"{c} {_text(m)}" for c, m in err.recipients.values())
             if all(code >= 500 for code in codes):  # permanent: retrying cannot help
-                raise invalid(f"{where} refused recipient {message['To']}: {detail}") from None
+                raise invalid_task_data(
+                    f"{where} refused recipient {message['To']}: {detail}"
+                ) from None
             raise ApplicationError(
-                f"{where} deferred recipient: {detail}", type="SmtpDeferred"
+                f"{where} deferred recipient: {detail}", type=SMTP_DEFERRED
             ) from None
         except smtplib.SMTPResponseException as err:
             permanent = err.smtp_code >= 500
             raise ApplicationError(
                 f"{where} refused the message: {err.smtp_code} {_text(err.smtp_error)}",
-                type="EmailRejected" if permanent else "SmtpDeferred",
+                type=EMAIL_REJECTED if permanent else SMTP_DEFERRED,
                 non_retryable=permanent,
             ) from None
         except ssl.SSLCertVerificationError as err:
             raise ApplicationError(
                 f"{where}: TLS certificate not trusted: {err.verify_message}",
-                type="ConfigurationError",
+                type=CONFIGURATION_ERROR,
                 non_retryable=True,
             ) from None
         except (OSError, smtplib.SMTPException) as err:  # unreachable, timeout, disconnect
             raise ApplicationError(
-                f"cannot reach {where}: {err or type(err).__name__}", type="SmtpUnavailable"
+                f"cannot reach {where}: {err or type(err).__name__}", type=SMTP_UNAVAILABLE
             ) from None
 
 

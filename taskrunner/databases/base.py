@@ -6,11 +6,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import NamedTuple
 
-from temporalio.exceptions import ApplicationError
-
-CONFIGURATION_ERROR = "ConfigurationError"
-"""Error type of problems a retry cannot fix (listed in DEFAULT_RETRY's non-retryable types)."""
-
 
 class SizeChange(NamedTuple):
     before: int
@@ -20,11 +15,6 @@ class SizeChange(NamedTuple):
 class BackupCheck(NamedTuple):
     tables: int
     verification: str
-
-
-def configuration_error(message: str) -> ApplicationError:
-    """A non-retryable error: the setup is wrong, trying again will not help."""
-    return ApplicationError(message, type=CONFIGURATION_ERROR, non_retryable=True)
 
 
 class DatabaseEngine(ABC):

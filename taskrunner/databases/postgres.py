@@ -17,8 +17,8 @@ from taskrunner.databases.base import (
     BackupCheck,
     DatabaseEngine,
     SizeChange,
-    configuration_error,
 )
+from taskrunner.errors import configuration_error
 
 CONNECT_TIMEOUT_SECONDS = 10
 """Give up connecting after this long (the activity's retry policy tries again)."""

@@ -20,6 +20,7 @@ from taskrunner.databases.session_base import (
     to_text,
 )
 from taskrunner.databases.session_base import demo_sales as _demo_sales
+from taskrunner.errors import CONFIGURATION_ERROR, DATABASE_UNAVAILABLE, INVALID_TASK_DATA
 
 CONNECT_TIMEOUT_SECONDS = 10
 """How long connecting may take before the attempt fails (retryably)."""
@@ -38,14 +39,14 @@ def _translated(what: str) -> Iterator[None]:
     try:
         yield
     except psycopg.OperationalError as err:  # unreachable, shutting down: may recover
-        raise ApplicationError(f"{what}: {str(err).strip()}", type="DatabaseUnavailable") from None
+        raise ApplicationError(f"{what}: {str(err).strip()}", type=DATABASE_UNAVAILABLE) from None
     except psycopg.ProgrammingError as err:  # syntax, missing table/column: the query is wrong
         raise ApplicationError(
-            f"{what}: {str(err).strip()}", type="ConfigurationError", non_retryable=True
+            f"{what}: {str(err).strip()}", type=CONFIGURATION_ERROR, non_retryable=True
         ) from None
     except psycopg.Error as err:  # data and integrity errors: the records are wrong
         raise ApplicationError(
-            f"{what}: {str(err).strip()}", type="InvalidTaskData", non_retryable=True
+            f"{what}: {str(err).strip()}", type=INVALID_TASK_DATA, non_retryable=True
         ) from None
 
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from temporalio.exceptions import ApplicationError
 
+from taskrunner.errors import INVALID_TASK_DATA
+
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 """Table and column names accepted (63 is PostgreSQL's identifier limit)."""
 
@@ -28,7 +30,7 @@ def quote_ident(name: str) -> str:
         raise ApplicationError(
             f"{name!r} is not a valid table or column name "
             "(letters, digits and _, not starting with a digit, at most 63)",
-            type="InvalidTaskData",
+            type=INVALID_TASK_DATA,
             non_retryable=True,
         )
     return f'"{name}"'

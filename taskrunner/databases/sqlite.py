@@ -12,8 +12,8 @@ from taskrunner.databases.base import (
     BackupCheck,
     DatabaseEngine,
     SizeChange,
-    configuration_error,
 )
+from taskrunner.errors import configuration_error
 
 BACKUP_PAGES_PER_STEP = 4096
 """Pages copied per backup step; between steps other connections may write."""

@@ -20,6 +20,7 @@ from taskrunner.databases.session_base import (
     to_text,
 )
 from taskrunner.databases.session_base import demo_sales as _demo_sales
+from taskrunner.errors import CONFIGURATION_ERROR, DATABASE_UNAVAILABLE, INVALID_TASK_DATA
 
 BUSY_TIMEOUT_SECONDS = 30.0
 """How long a statement waits for another writer's lock before failing (retryably)."""
@@ -42,12 +43,12 @@ def _translated(what: str) -> Iterator[None]:
         transient = "locked" in text or "busy" in text or "unable to open" in text
         raise ApplicationError(
             f"{what}: {text}",
-            type="DatabaseUnavailable" if transient else "ConfigurationError",
+            type=DATABASE_UNAVAILABLE if transient else CONFIGURATION_ERROR,
             non_retryable=not transient,
         ) from None
     except sqlite3.Error as err:  # integrity, data and programming errors: bad data or query
         raise ApplicationError(
-            f"{what}: {err}", type="InvalidTaskData", non_retryable=True
+            f"{what}: {err}", type=INVALID_TASK_DATA, non_retryable=True
         ) from None
 
 

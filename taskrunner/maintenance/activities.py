@@ -22,7 +22,7 @@ from taskrunner.databases import (
     DatabaseEngine,
     open_engine,
 )
-from taskrunner.databases.base import configuration_error
+from taskrunner.errors import BACKUP_FOLDER_ERROR, configuration_error
 from taskrunner.maintenance.models import (
     AnalyzeResult,
     BackupResult,
@@ -110,7 +110,7 @@ class DatabaseActivities:
         except OSError as err:
             raise ApplicationError(
                 f"cannot create backup folder {folder}: {err.strerror or err}",
-                type="BackupFolderError",
+                type=BACKUP_FOLDER_ERROR,
             ) from None
         final = folder / backup_name(target.name, datetime.now(UTC), engine.suffix)
         # Written under a name retention never matches, renamed only once verified:

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
 
+from taskrunner.errors import MAINTENANCE_FAILED
+
 with workflow.unsafe.imports_passed_through():
     from taskrunner.maintenance.activities import DatabaseActivities
     from taskrunner.maintenance.models import (
@@ -69,7 +71,7 @@ class MaintenanceWorkflow:
             cause = err.cause
             error_type = cause.type if isinstance(cause, ApplicationError) else None
             raise ApplicationError(
-                message, type=error_type or "MaintenanceFailed", non_retryable=True
+                message, type=error_type or MAINTENANCE_FAILED, non_retryable=True
             ) from err
         report.status = "completed"
         report.summary = summary_with_retention(report)

@@ -13,19 +13,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from taskrunner.errors import invalid_task_data
 from taskrunner.tasks.registry import TaskActivityInput
 
 P = TypeVar("P", bound=BaseModel)
 
 DEFAULT_HEARTBEAT_INTERVAL = timedelta(seconds=10)
 """Heartbeat period when the activity has no heartbeat timeout to derive one from."""
-
-
-def invalid(message: str) -> ApplicationError:
-    """A non-retryable error for task data that no retry can fix."""
-    return ApplicationError(message, type="InvalidTaskData", non_retryable=True)
 
 
 def parse_payload(model: type[P], task: TaskActivityInput) -> P:
@@ -35,7 +30,7 @@ def parse_payload(model: type[P], task: TaskActivityInput) -> P:
     except ValidationError as err:
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "payload"
-        raise invalid(f"task {task.task_id}: {field}: {first['msg']}") from None
+        raise invalid_task_data(f"task {task.task_id}: {field}: {first['msg']}") from None
 
 
 def file_stem(task_id: str) -> str:

@@ -14,10 +14,10 @@ from taskrunner.databases.sessions import (
     DbSession,
     open_session,
 )
+from taskrunner.errors import invalid_task_data
 from taskrunner.settings import Settings
 from taskrunner.tasks.common import (
     heartbeating,
-    invalid,
     parse_payload,
 )
 from taskrunner.tasks.registry import TaskActivityInput, TaskPayload, TaskResult
@@ -53,10 +53,10 @@ def prepare(
     for index, record in enumerate(records):
         value = record.get(key)
         if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-            raise invalid(f"record {index} has no usable {key!r} (key) value: {value!r}")
+            raise invalid_task_data(f"record {index} has no usable {key!r} (key) value: {value!r}")
         for name, field in record.items():
             if not IDENTIFIER.fullmatch(name):
-                raise invalid(
+                raise invalid_task_data(
                     f"record {index} has field {name!r}, which cannot be a column name "
                     "(letters, digits and _, not starting with a digit, at most 63)"
                 )
@@ -77,7 +77,7 @@ def _ready_table(
         session.create_table(table, key, columns)
         return columns
     if key not in existing:
-        raise invalid(f"table {table} has no column {key!r} to upsert by")
+        raise invalid_task_data(f"table {table} has no column {key!r} to upsert by")
     missing = {name: kind for name, kind in columns.items() if name not in existing}
     if missing:
         session.add_columns(table, missing)

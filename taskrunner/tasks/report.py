@@ -15,6 +15,7 @@ from taskrunner.databases.sessions import (
     QueryResult,
     open_session,
 )
+from taskrunner.errors import CONFIGURATION_ERROR, invalid_task_data
 from taskrunner.settings import Settings
 from taskrunner.settings.reports import (
     PERIOD_LENGTHS,
@@ -23,7 +24,6 @@ from taskrunner.settings.reports import (
 from taskrunner.tasks.common import (
     file_stem,
     heartbeating,
-    invalid,
     parse_payload,
     write_atomically,
 )
@@ -55,7 +55,7 @@ class ReportTask:
         spec = self._reports.get(name)
         if spec is None:
             known = ", ".join(sorted(self._reports)) or "none"
-            raise invalid(f"unknown report {name!r} (known reports: {known})")
+            raise invalid_task_data(f"unknown report {name!r} (known reports: {known})")
         return spec
 
     def _query(self, spec: ReportSpec, start: datetime, end: datetime, period: str) -> QueryResult:
@@ -85,7 +85,7 @@ class ReportTask:
                 raise ApplicationError(
                     f"report {payload.report_type!r} declares {len(header)} columns "
                     f"but its query returns {len(result.columns)}",
-                    type="ConfigurationError",
+                    type=CONFIGURATION_ERROR,
                     non_retryable=True,
                 )
             doc = ReportDocument(

@@ -11,8 +11,8 @@ from urllib.parse import unquote, urlparse
 import httpx
 from temporalio.exceptions import ApplicationError
 
+from taskrunner.errors import SOURCE_UNAVAILABLE, invalid_task_data
 from taskrunner.settings.resources import DataSyncSettings
-from taskrunner.tasks.common import invalid
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 """HTTP statuses that say "try again later"; any other error status is final."""
@@ -43,50 +43,50 @@ class RecordSource:
                 if response.status_code >= 400:
                     message = f"source {url} answered HTTP {response.status_code}"
                     if response.status_code in RETRYABLE_STATUS:
-                        raise ApplicationError(message, type="SourceUnavailable")
-                    raise invalid(message)
+                        raise ApplicationError(message, type=SOURCE_UNAVAILABLE)
+                    raise invalid_task_data(message)
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
                     if size > limit:
-                        raise invalid(f"source {url} is larger than {limit} bytes")
+                        raise invalid_task_data(f"source {url} is larger than {limit} bytes")
                     chunks.append(chunk)
                 return b"".join(chunks)
         except httpx.InvalidURL as err:
-            raise invalid(f"source {url} is not a valid URL: {err}") from None
+            raise invalid_task_data(f"source {url} is not a valid URL: {err}") from None
         except httpx.HTTPError as err:  # connect, read, timeout: the source may come back
             raise ApplicationError(
-                f"cannot read source {url}: {err or type(err).__name__}", type="SourceUnavailable"
+                f"cannot read source {url}: {err or type(err).__name__}", type=SOURCE_UNAVAILABLE
             ) from None
 
     def _read_file(self, source: str) -> bytes:
         path = Path(unquote(urlparse(source).path) if source.startswith("file://") else source)
         path = path.expanduser()
         if not path.is_file():
-            raise invalid(f"source file {path} does not exist (or is not a file)")
+            raise invalid_task_data(f"source file {path} does not exist (or is not a file)")
         if path.stat().st_size > self._settings.max_source_bytes:
-            raise invalid(
+            raise invalid_task_data(
                 f"source file {path} is larger than {self._settings.max_source_bytes} bytes"
             )
         try:
             return path.read_bytes()
         except OSError as err:
-            raise invalid(f"cannot read source file {path}: {err.strerror}") from None
+            raise invalid_task_data(f"cannot read source file {path}: {err.strerror}") from None
 
 
 def _records(source: str, data: bytes) -> list[dict[str, Any]]:
     try:
         parsed = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise invalid(f"source {source} is not JSON: {err}") from None
+        raise invalid_task_data(f"source {source} is not JSON: {err}") from None
     if not isinstance(parsed, list):
-        raise invalid(
+        raise invalid_task_data(
             f"source {source} holds a JSON {type(parsed).__name__}, not an array of records"
         )
     for index, record in enumerate(parsed):
         if not isinstance(record, dict):
-            raise invalid(
+            raise invalid_task_data(
                 f"source {source}: record {index} is a JSON {type(record).__name__}, not an object"
             )
     return parsed
