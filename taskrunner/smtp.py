@@ -1,4 +1,11 @@
-"""The one SMTP sender: the email task and the email notification channel both use it."""
+"""The one SMTP sender: the email task and the email notification channel both use it.
+
+It connects as ``smtp.security`` says (plain, STARTTLS or implicit TLS), logs in
+when ``smtp.username`` is set, sends, and turns every failure into an
+``ApplicationError`` whose type says whether a retry can help. The password is
+never a setting value: it is read at send time from the environment variable
+named by ``smtp.password_env``, so it never enters workflow inputs or history.
+"""
 
 from __future__ import annotations
 
@@ -10,93 +17,107 @@ from email.message import EmailMessage
 from temporalio.exceptions import ApplicationError
 
 from taskrunner.errors import (
-    CONFIGURATION_ERROR,
     EMAIL_REJECTED,
     SMTP_DEFERRED,
     SMTP_UNAVAILABLE,
+    configuration_error,
     invalid_task_data,
 )
 from taskrunner.settings.resources import SmtpSettings
 
 
 class SmtpSender:
-    """Sends through the configured SMTP server (blocking; run it in a thread)."""
+    """Sends through one SMTP server (blocking; run it in a thread).
 
-    def __init__(self, smtp: SmtpSettings) -> None:
-        assert smtp.host is not None, "SmtpSender needs smtp.host"
+    Args:
+        smtp: The server, its security and its login; ``smtp.host`` must be set.
+        timeout_seconds: Socket timeout of each connection. Each caller has its own:
+            the email task uses ``smtp.timeout_seconds``, the channel a shorter one.
+    """
+
+    def __init__(self, smtp: SmtpSettings, timeout_seconds: float) -> None:
+        if smtp.host is None:
+            raise ValueError("SmtpSender needs smtp.host")
         self._smtp = smtp
         self._host: str = smtp.host
+        self._timeout = timeout_seconds
+        self._where = f"SMTP server {smtp.host}:{smtp.port}"
+        # Building a TLS context loads the trust store (tens of milliseconds), so it
+        # is built once here, and only when the connection will use TLS.
+        self._tls = ssl.create_default_context() if smtp.security != "none" else None
 
-    def _password(self) -> str:
-        # Read at send time so the secret never travels through Temporal.
-        password = os.environ.get(self._smtp.password_env)
-        if password is None:
-            raise ApplicationError(
-                f"smtp.username is set but the environment variable "
-                f"{self._smtp.password_env} (smtp.password_env) holding the password is not",
-                type=CONFIGURATION_ERROR,
-                non_retryable=True,
+    def _login(self) -> tuple[str, str] | None:
+        """(username, password), the password read now; None when no login is configured.
+
+        A username with an unset or empty password variable is a setup error: an
+        empty value is almost always a secret that was never provisioned, and
+        logging in with it would only come back as "rejected the credentials". It
+        fails before connecting, naming the variable, and is never retried.
+        """
+        username, name = self._smtp.username, self._smtp.password_env
+        if not username:
+            return None
+        password = os.environ.get(name)
+        if not password:
+            raise configuration_error(
+                f"smtp.username is set but the environment variable {name} "
+                f"(smtp.password_env) holding the SMTP password is unset or empty: "
+                f"set {name}, or unset smtp.username"
             )
-        return password
+        return username, password
 
     def send(self, message: EmailMessage) -> None:
         """Deliver ``message``; failures come out as retryable or non-retryable ApplicationErrors."""
-        smtp = self._smtp
-        context = ssl.create_default_context()
-        where = f"SMTP server {self._host}:{smtp.port}"
+        login = self._login()  # before connecting: a setup error needs no server
         try:
-            client: smtplib.SMTP
-            if smtp.security == "ssl":
-                client = smtplib.SMTP_SSL(
-                    self._host, smtp.port, timeout=smtp.timeout_seconds, context=context
-                )
-            else:
-                client = smtplib.SMTP(self._host, smtp.port, timeout=smtp.timeout_seconds)
-            with client:
-                if smtp.security == "starttls":
-                    client.starttls(context=context)
-                if smtp.username:
-                    client.login(smtp.username, self._password())
+            with self._connect() as client:
+                if self._smtp.security == "starttls":
+                    client.starttls(context=self._tls)
+                if login is not None:
+                    client.login(*login)
                 client.send_message(message)
-        except smtplib.SMTPAuthenticationError as err:
-            raise ApplicationError(
-                f"{where} rejected the credentials: {err.smtp_code} {_text(err.smtp_error)}",
-                type=CONFIGURATION_ERROR,
-                non_retryable=True,
-            ) from None
-        except smtplib.SMTPNotSupportedError as err:
-            raise ApplicationError(
-                f"{where} does not support this (check smtp.security): {err}",
-                type=CONFIGURATION_ERROR,
-                non_retryable=True,
-            ) from None
-        except smtplib.SMTPRecipientsRefused as err:
+        except (OSError, smtplib.SMTPException) as err:
+            raise self._failure(err, message["To"]) from None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._smtp.security == "ssl":
+            return smtplib.SMTP_SSL(
+                self._host, self._smtp.port, timeout=self._timeout, context=self._tls
+            )
+        return smtplib.SMTP(self._host, self._smtp.port, timeout=self._timeout)
+
+    def _failure(self, err: OSError | smtplib.SMTPException, recipient: str) -> ApplicationError:
+        """The ApplicationError for an smtplib failure: permanent ones are non-retryable."""
+        where = self._where
+        if isinstance(err, smtplib.SMTPAuthenticationError):
+            return configuration_error(
+                f"{where} rejected the credentials: {err.smtp_code} {_text(err.smtp_error)}"
+            )
+        if isinstance(err, smtplib.SMTPNotSupportedError):
+            return configuration_error(
+                f"{where} does not support this (check smtp.security): {err}"
+            )
+        if isinstance(err, smtplib.SMTPRecipientsRefused):
             codes = [code for code, _ in err.recipients.values()]
             detail = "; ".join(f"{c} {_text(m)}" for c, m in err.recipients.values())
             if all(code >= 500 for code in codes):  # permanent: retrying cannot help
-                raise invalid_task_data(
-                    f"{where} refused recipient {message['To']}: {detail}"
-                ) from None
-            raise ApplicationError(
-                f"{where} deferred recipient: {detail}", type=SMTP_DEFERRED
-            ) from None
-        except smtplib.SMTPResponseException as err:
+                return invalid_task_data(f"{where} refused recipient {recipient}: {detail}")
+            return ApplicationError(f"{where} deferred recipient: {detail}", type=SMTP_DEFERRED)
+        if isinstance(err, smtplib.SMTPResponseException):
             permanent = err.smtp_code >= 500
-            raise ApplicationError(
+            return ApplicationError(
                 f"{where} refused the message: {err.smtp_code} {_text(err.smtp_error)}",
                 type=EMAIL_REJECTED if permanent else SMTP_DEFERRED,
                 non_retryable=permanent,
-            ) from None
-        except ssl.SSLCertVerificationError as err:
-            raise ApplicationError(
-                f"{where}: TLS certificate not trusted: {err.verify_message}",
-                type=CONFIGURATION_ERROR,
-                non_retryable=True,
-            ) from None
-        except (OSError, smtplib.SMTPException) as err:  # unreachable, timeout, disconnect
-            raise ApplicationError(
-                f"cannot reach {where}: {err or type(err).__name__}", type=SMTP_UNAVAILABLE
-            ) from None
+            )
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return configuration_error(
+                f"{where}: TLS certificate not trusted: {err.verify_message}"
+            )
+        # Unreachable, timed out or disconnected: the server may be back later.
+        return ApplicationError(
+            f"cannot reach {where}: {err or type(err).__name__}", type=SMTP_UNAVAILABLE
+        )
 
 
 def _text(value: bytes | str) -> str:

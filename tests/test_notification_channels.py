@@ -1,4 +1,4 @@
-"""send_notification called directly, against real receivers (SMTP server, HTTP server)."""
+"""Each notification channel, called through send_notification against a real receiver."""
 
 from __future__ import annotations
 
@@ -13,18 +13,17 @@ from temporalio.testing import ActivityEnvironment
 
 from taskrunner.errors import ConfigError
 from taskrunner.notifications.activities import NotificationActivities
-from taskrunner.notifications.alert_state import (
-    SUPPRESSED,
-    UNDELIVERED,
-    channel_failed,
-)
 from taskrunner.notifications.models import (
     Notification,
     Priority,
 )
-from tests.helpers import free_port
 from tests.helpers.peers import http_peer
-from tests.helpers.smtp_receiver import self_signed_certificate, smtp_receiver
+from tests.helpers.smtp_receiver import (
+    Security,
+    count_tls_contexts,
+    smtp_receiver,
+    trusted_smtp_receiver,
+)
 
 QUIET = {"console": {"enabled": False}, "log": {"enabled": False}}
 """Only the channels a test names are on."""
@@ -32,6 +31,7 @@ FAST_RETRY = {"retry_initial_seconds": 0.05, "retry_backoff": 1.0}
 
 
 def notifications(**channels: Any) -> dict[str, Any]:
+    """The notifications section with only ``channels`` on, retrying fast."""
     return {**QUIET, **FAST_RETRY, **channels}
 
 
@@ -80,12 +80,18 @@ async def test_email_reaches_the_smtp_server_with_priority_and_source_in_the_sub
     assert box.logins == [("alerts", "hunter2-smtp")]
 
 
-async def test_email_without_its_password_variable_fails_alone(
-    make_settings: Any, tmp_path: Path
+@pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
+async def test_email_with_an_unset_or_empty_password_variable_fails_alone_naming_it(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch, value: str | None
 ) -> None:
+    if value is None:
+        monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+    else:
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", value)
     with smtp_receiver(username="alerts", password="x") as box:
+        smtp = {"host": box.host, "port": box.port, "username": "alerts"}
         settings = make_settings(
-            smtp={"host": box.host, "port": box.port, "username": "alerts", "password_env": "NOPE"},
+            smtp={**smtp, "password_env": "TEST_SMTP_PASSWORD"},
             notifications=notifications(
                 email={"enabled": True, "to": ["ops@example.com"]}, log={"enabled": True}
             ),
@@ -94,8 +100,12 @@ async def test_email_without_its_password_variable_fails_alone(
     results = {r.channel: r for r in report.channels}
     assert report.delivered and results["log"].delivered
     assert not results["email"].delivered
-    assert results["email"].error == "environment variable NOPE (SMTP password) is not set"
-    assert box.messages == []
+    assert results["email"].error == (
+        "smtp.username is set but the environment variable TEST_SMTP_PASSWORD "
+        "(smtp.password_env) holding the SMTP password is unset or empty: "
+        "set TEST_SMTP_PASSWORD, or unset smtp.username"
+    )
+    assert box.messages == [] and box.logins == []
 
 
 async def test_slack_receives_text_and_the_priority_colour(
@@ -169,131 +179,6 @@ async def test_log_channel_appends_json_lines_in_the_data_directory(
     assert "📧 [INFO] Starting scheduled maintenance\n📧 [SUCCESS] Backup done\n" in out
 
 
-async def test_a_channel_on_a_closed_port_fails_alone_after_bounded_retries(
-    make_settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with http_peer() as peer:
-        monkeypatch.setenv("TEST_SLACK_URL", f"{peer.url}/slack")
-        settings = make_settings(
-            notifications=notifications(
-                slack={"enabled": True, "webhook_url_env": "TEST_SLACK_URL"},
-                webhook={"enabled": True, "url": f"http://127.0.0.1:{free_port()}/hook"},
-            )
-        )
-        activities = NotificationActivities(settings)
-        report = await activities.send_notification(alert())
-    results = {r.channel: r for r in report.channels}
-    assert report.delivered
-    assert results["slack"].delivered and results["slack"].attempts == 1
-    assert not results["webhook"].delivered and results["webhook"].attempts == 3
-    assert results["webhook"].error and "ConnectError" in results["webhook"].error
-    assert [r.path for r in peer.requests] == ["/slack"]  # not resent while webhook retried
-    assert activities.state.counters() == {channel_failed("webhook"): 1}
-
-
-async def test_an_erroring_receiver_is_retried_then_counted_undelivered(make_settings: Any) -> None:
-    with http_peer() as peer:
-        peer.routes["/hook"] = (500, b"boom")
-        settings = make_settings(
-            notifications=notifications(webhook={"enabled": True, "url": f"{peer.url}/hook"})
-        )
-        activities = NotificationActivities(settings)
-        report = await activities.send_notification(alert())
-        assert not report.delivered and not report.suppressed
-        assert report.channels[0].error == "webhook answered HTTP 500"
-        assert len(peer.requests) == 3
-        # Nobody heard it, so it is not in cooldown: the next identical one is tried again.
-        await activities.send_notification(alert())
-        assert len(peer.requests) == 6
-    assert activities.state.counters() == {UNDELIVERED: 2, channel_failed("webhook"): 2}
-
-
-async def test_a_channel_with_minimum_error_receives_error_and_critical_only(
-    make_settings: Any,
-) -> None:
-    with http_peer() as peer:
-        settings = make_settings(
-            notifications=notifications(
-                webhook={"enabled": True, "url": f"{peer.url}/hook", "min_priority": "error"},
-                log={"enabled": True},
-            )
-        )
-        activities = NotificationActivities(settings)
-        for priority in Priority:
-            await activities.send_notification(alert(f"{priority} happened", priority))
-    assert [r.json()["priority"] for r in peer.requests] == ["error", "critical"]
-    logged = (settings.data_dir / "notifications.jsonl").read_text().splitlines()
-    assert len(logged) == len(Priority)
-
-
-async def test_identical_alerts_inside_the_cooldown_are_suppressed_and_counted(
-    make_settings: Any,
-) -> None:
-    now = [1_000_000.0]
-    with http_peer() as peer:
-        settings = make_settings(
-            notifications=notifications(
-                webhook={"enabled": True, "url": f"{peer.url}/hook"}, cooldown_seconds=600
-            )
-        )
-        activities = NotificationActivities(settings, clock=lambda: now[0])
-        reports = []
-        for _ in range(3):
-            reports.append(await activities.send_notification(alert()))
-            now[0] += 60
-        assert [(r.delivered, r.suppressed) for r in reports] == [
-            (True, False),
-            (False, True),
-            (False, True),
-        ]
-        assert len(peer.requests) == 1
-        # A different message, or the same priority from elsewhere, is news.
-        await activities.send_notification(alert("Memory almost full"))
-        assert len(peer.requests) == 2
-        now[0] += 600  # the cooldown of the first alert is over
-        assert (await activities.send_notification(alert())).delivered
-        assert len(peer.requests) == 3
-    assert activities.state.counters()[SUPPRESSED] == 2
-
-
-async def test_cooldown_and_alert_state_survive_a_new_activity_instance(make_settings: Any) -> None:
-    with http_peer() as peer:
-        settings = make_settings(
-            notifications=notifications(webhook={"enabled": True, "url": f"{peer.url}/hook"})
-        )
-        await NotificationActivities(settings).send_notification(alert())
-        restarted = NotificationActivities(settings)  # a new worker process, same data dir
-        assert (await restarted.send_notification(alert())).suppressed
-        resolved = Notification(message="All good", source="health-monitor", resolves=True)
-        assert (await restarted.send_notification(resolved)).delivered
-        again = await NotificationActivities(settings).send_notification(resolved)
-        assert again.suppressed and not again.delivered
-        # After recovery the same alert pages again at once.
-        assert (await NotificationActivities(settings).send_notification(alert())).delivered
-    assert [r.json()["resolves"] for r in peer.requests] == [False, True, False]
-
-
-async def test_resolved_goes_to_the_channels_that_heard_the_alert(make_settings: Any) -> None:
-    with http_peer() as peer:
-        settings = make_settings(
-            notifications=notifications(
-                webhook={"enabled": True, "url": f"{peer.url}/hook", "min_priority": "error"}
-            )
-        )
-        activities = NotificationActivities(settings)
-        quiet = Notification(
-            message="Fine", priority=Priority.SUCCESS, source="health-monitor", resolves=True
-        )
-        assert (await activities.send_notification(quiet)).suppressed  # nothing to resolve
-        await activities.send_notification(alert("Queue stuck", Priority.ERROR))
-        report = await activities.send_notification(quiet)
-    assert report.delivered
-    assert [(r.json()["priority"], r.json()["resolves"]) for r in peer.requests] == [
-        ("error", False),
-        ("success", True),
-    ]
-
-
 def test_an_enabled_email_channel_needs_recipients_and_a_server(make_settings: Any) -> None:
     with pytest.raises(ConfigError, match="no recipients"):
         make_settings(notifications={"email": {"enabled": True}})
@@ -302,38 +187,12 @@ def test_an_enabled_email_channel_needs_recipients_and_a_server(make_settings: A
         NotificationActivities(settings)
 
 
-def test_retry_settings_must_fit_the_activity_timeout(make_settings: Any) -> None:
-    with pytest.raises(ConfigError, match=r"TASKRUNNER_NOTIFICATIONS.*lower attempts"):
-        make_settings(notifications={"attempts": 10, "webhook": {"timeout_seconds": 30}})
-
-
-async def test_an_unusable_state_file_fails_open_and_alerts_still_go_out(
-    make_settings: Any, tmp_path: Path
-) -> None:
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("")
-    with http_peer() as peer:
-        settings = make_settings(
-            notifications=notifications(
-                webhook={"enabled": True, "url": f"{peer.url}/hook"},
-                state_path=blocker / "notifications.db",
-            )
-        )
-        activities = NotificationActivities(settings)
-        reports = [await activities.send_notification(alert()) for _ in range(2)]
-    assert [r.delivered for r in reports] == [True, True]
-    assert len(peer.requests) == 2
-
-
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 async def test_email_goes_over_tls_and_logs_in(
-    make_settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, security: str
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, security: Security
 ) -> None:
-    certificate = self_signed_certificate(tmp_path)
-    # The channel verifies the server like any client: trust the test certificate.
-    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "tls-pass")
-    with smtp_receiver("alerts", "tls-pass", tls=security, certificate=certificate) as box:  # type: ignore[arg-type]
+    with trusted_smtp_receiver(security, tmp_path, monkeypatch, "alerts", "tls-pass") as box:
         settings = make_settings(
             smtp={
                 "host": box.host,
@@ -350,3 +209,25 @@ async def test_email_goes_over_tls_and_logs_in(
         "[taskrunner] [CRITICAL] health-monitor: Disk almost full"
     ]
     assert box.logins == [("alerts", "tls-pass")]
+
+
+@pytest.mark.parametrize(("security", "contexts"), [("none", 0), ("starttls", 1), ("ssl", 1)])
+async def test_email_builds_one_tls_context_for_many_alerts_and_none_without_tls(
+    make_settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    security: Security,
+    contexts: int,
+) -> None:
+    with trusted_smtp_receiver(security, tmp_path, monkeypatch) as box:
+        calls = count_tls_contexts(monkeypatch)  # after the receiver built its own
+        settings = make_settings(
+            smtp={"host": box.host, "port": box.port, "security": security},
+            notifications=notifications(email={"enabled": True, "to": ["ops@example.com"]}),
+        )
+        activities = NotificationActivities(settings)
+        # Three different alerts, so the cooldown lets each one through.
+        reports = [await activities.send_notification(alert(f"Disk {n} full")) for n in range(3)]
+    assert [r.delivered for r in reports] == [True] * 3
+    assert len(box.messages) == 3
+    assert calls.count == contexts

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,20 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from taskrunner.errors import (
+    CONFIGURATION_ERROR,
+    INVALID_TASK_DATA,
+    SMTP_UNAVAILABLE,
+)
 from taskrunner.tasks.email import EmailTask
 from taskrunner.tasks.registry import TaskActivityInput
 from tests.helpers import free_port
-from tests.helpers.smtp_receiver import self_signed_certificate, smtp_receiver
+from tests.helpers.smtp_receiver import (
+    Security,
+    count_tls_contexts,
+    smtp_receiver,
+    trusted_smtp_receiver,
+)
 
 # aiosmtpd warns when AUTH runs without TLS; these tests do that on purpose, on loopback.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -23,9 +32,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 EMAIL = {"recipient": "admin@example.com", "subject": "Daily report", "body": "All green.\n"}
 
 
-async def send(settings: Any, task_id: str = "t-1", payload: Any = None) -> Any:
+async def run(emailer: EmailTask, task_id: str = "t-1", payload: Any = None) -> Any:
     task = TaskActivityInput(task_id=task_id, payload=payload or EMAIL)
-    return await ActivityEnvironment().run(EmailTask(settings).task_email, task)
+    return await ActivityEnvironment().run(emailer.task_email, task)
+
+
+async def send(settings: Any, task_id: str = "t-1", payload: Any = None) -> Any:
+    return await run(EmailTask(settings), task_id, payload)
 
 
 async def test_email_task_sends_through_smtp_with_the_task_message_id(make_settings: Any) -> None:
@@ -61,23 +74,28 @@ async def test_email_task_logs_in_with_the_password_from_the_environment(
     assert [m["Message-ID"] for m in peer.messages] == [result.details["message_id"]]
 
 
-async def test_email_task_without_the_password_variable_fails_non_retryably(
-    make_settings: Any,
+@pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
+async def test_email_task_with_an_unset_or_empty_password_variable_fails_non_retryably(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch, value: str | None
 ) -> None:
+    if value is None:
+        monkeypatch.delenv("TEST_SMTP_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("TEST_SMTP_SECRET", value)
     with smtp_receiver(username="mailer", password="s3cret") as peer:
         settings = make_settings(
             smtp={
                 "host": peer.host,
                 "port": peer.port,
                 "username": "mailer",
-                "password_env": "NO_SUCH_VAR",
+                "password_env": "TEST_SMTP_SECRET",
             }
         )
         with pytest.raises(ApplicationError) as caught:
             await send(settings)
-    assert caught.value.type == "ConfigurationError" and caught.value.non_retryable
-    assert "NO_SUCH_VAR" in str(caught.value)
-    assert peer.messages == []
+    assert caught.value.type == CONFIGURATION_ERROR and caught.value.non_retryable
+    assert "TEST_SMTP_SECRET" in str(caught.value) and "unset or empty" in str(caught.value)
+    assert peer.messages == [] and peer.logins == []
 
 
 async def test_email_task_with_a_wrong_password_fails_non_retryably(
@@ -95,26 +113,38 @@ async def test_email_task_with_a_wrong_password_fails_non_retryably(
         )
         with pytest.raises(ApplicationError) as caught:
             await send(settings)
-    assert caught.value.type == "ConfigurationError" and caught.value.non_retryable
+    assert caught.value.type == CONFIGURATION_ERROR and caught.value.non_retryable
     assert "rejected the credentials" in str(caught.value)
     assert peer.messages == []
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 async def test_email_task_upgrades_to_starttls_and_verifies_the_certificate(
     make_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = self_signed_certificate(tmp_path)
-    # The client trusts the system store; point it at this test's CA.
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     monkeypatch.setenv("TEST_SMTP_SECRET", "s3cret")
-    with smtp_receiver(
-        username="mailer", password="s3cret", tls="starttls", certificate=(cert, key)
-    ) as peer:
+    with trusted_smtp_receiver("starttls", tmp_path, monkeypatch, "mailer", "s3cret") as peer:
         smtp = {"host": peer.host, "port": peer.port, "security": "starttls"}
         auth = {"username": "mailer", "password_env": "TEST_SMTP_SECRET"}
         result = await send(make_settings(smtp={**smtp, **auth}))
     assert [m["Message-ID"] for m in peer.messages] == [result.details["message_id"]]
+    assert peer.logins == [("mailer", "s3cret")]
+
+
+@pytest.mark.parametrize(("security", "contexts"), [("none", 0), ("starttls", 1), ("ssl", 1)])
+async def test_email_task_builds_one_tls_context_for_many_messages_and_none_without_tls(
+    make_settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    security: Security,
+    contexts: int,
+) -> None:
+    with trusted_smtp_receiver(security, tmp_path, monkeypatch) as peer:
+        calls = count_tls_contexts(monkeypatch)  # after the receiver built its own
+        settings = make_settings(smtp={"host": peer.host, "port": peer.port, "security": security})
+        emailer = EmailTask(settings)
+        results = [await run(emailer, task_id=f"t-{n}") for n in range(3)]
+    assert [m["Message-ID"] for m in peer.messages] == [r.details["message_id"] for r in results]
+    assert calls.count == contexts
 
 
 async def test_email_task_writes_a_parseable_eml_file_without_smtp(settings: Any) -> None:
@@ -145,12 +175,12 @@ async def test_email_task_unreachable_server_is_retryable(make_settings: Any) ->
     settings = make_settings(smtp={"host": "127.0.0.1", "port": free_port(), "timeout_seconds": 5})
     with pytest.raises(ApplicationError) as caught:
         await send(settings)
-    assert caught.value.type == "SmtpUnavailable" and not caught.value.non_retryable
+    assert caught.value.type == SMTP_UNAVAILABLE and not caught.value.non_retryable
 
 
 async def test_email_task_rejects_a_bad_payload_non_retryably(settings: Any) -> None:
     with pytest.raises(ApplicationError) as caught:
         await send(settings, payload={"recipient": "not-an-address", "subject": "x"})
-    assert caught.value.type == "InvalidTaskData" and caught.value.non_retryable
+    assert caught.value.type == INVALID_TASK_DATA and caught.value.non_retryable
     assert "recipient" in str(caught.value)
     assert not settings.outbox_dir.exists()

@@ -70,8 +70,9 @@ class EmailTask:
     """The task_email activity. SMTP when ``smtp.host`` is set, else the outbox folder."""
 
     def __init__(self, settings: Settings) -> None:
-        self._from = settings.smtp.from_address
-        self._sender = SmtpSender(settings.smtp) if settings.smtp.host else None
+        smtp = settings.smtp
+        self._from = smtp.from_address
+        self._sender = SmtpSender(smtp, smtp.timeout_seconds) if smtp.host else None
         self._outbox = Outbox(settings.outbox_dir)
 
     @activity.defn(name="task_email")

@@ -14,10 +14,14 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.helpers import free_port
+
+Security = Literal["none", "starttls", "ssl"]
+"""The values of ``smtp.security``."""
 
 
 @dataclass
@@ -34,8 +38,6 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     """A certificate and key for 127.0.0.1 made with the openssl CLI (cert, key)."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        import pytest
-
         pytest.skip("the openssl command is needed to make a test certificate")
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
@@ -48,6 +50,26 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+@dataclass
+class Calls:
+    count: int = 0
+
+
+def count_tls_contexts(monkeypatch: pytest.MonkeyPatch) -> Calls:
+    """Count ``ssl.create_default_context`` calls from now on (the real one still runs).
+
+    Start receivers first: a TLS receiver builds contexts of its own when it starts.
+    """
+    calls, real = Calls(), ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        calls.count += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    return calls
 
 
 @contextlib.contextmanager
@@ -99,3 +121,26 @@ def smtp_receiver(
         yield box
     finally:
         controller.stop()
+
+
+@contextlib.contextmanager
+def trusted_smtp_receiver(
+    security: Security,
+    directory: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    username: str | None = None,
+    password: str | None = None,
+) -> Iterator[Mailbox]:
+    """``smtp_receiver`` speaking ``security``, its certificate trusted by this process.
+
+    With TLS, a certificate is made in ``directory`` and ``SSL_CERT_FILE`` points at
+    it: the senders verify the server like any client, against the default store.
+    """
+    if security == "none":
+        with smtp_receiver(username, password) as box:
+            yield box
+        return
+    certificate = self_signed_certificate(directory)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    with smtp_receiver(username, password, tls=security, certificate=certificate) as box:
+        yield box

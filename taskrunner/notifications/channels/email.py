@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import smtplib
-import ssl
 from email.message import EmailMessage
+
+from temporalio.exceptions import ApplicationError
 
 from taskrunner.errors import ConfigError
 from taskrunner.notifications.channels.base import (
@@ -16,6 +16,7 @@ from taskrunner.notifications.channels.base import (
 from taskrunner.notifications.models import Notification
 from taskrunner.settings.notifications import EmailChannel as EmailSettings
 from taskrunner.settings.resources import SmtpSettings
+from taskrunner.smtp import SmtpSender
 
 SUBJECT_MAX = 120
 """Subjects longer than this are cut (mail clients show little more)."""
@@ -41,6 +42,8 @@ def body(notification: Notification) -> str:
 
 
 class EmailChannel(Channel):
+    """Email through the shared SMTP sender, with the channel's own timeout."""
+
     name = "email"
 
     def __init__(self, settings: EmailSettings, smtp: SmtpSettings) -> None:
@@ -53,6 +56,7 @@ class EmailChannel(Channel):
         self.settings = settings
         self.smtp = smtp
         self.timeout_seconds = settings.timeout_seconds
+        self._sender = SmtpSender(smtp, settings.timeout_seconds)
 
     def secrets(self) -> list[str]:
         return [os.environ.get(self.smtp.password_env, "")]
@@ -63,27 +67,9 @@ class EmailChannel(Channel):
         message["To"] = ", ".join(self.settings.to)
         message["Subject"] = subject(notification, self.settings.subject_prefix)
         message.set_content(body(notification))
-        await asyncio.to_thread(self._deliver, message)
-
-    def _deliver(self, message: EmailMessage) -> None:
-        smtp, host = self.smtp, self.smtp.host or ""
-        timeout = self.timeout_seconds
-        server: smtplib.SMTP
-        if smtp.security == "ssl":
-            server = smtplib.SMTP_SSL(
-                host, smtp.port, timeout=timeout, context=ssl.create_default_context()
-            )
-        else:
-            server = smtplib.SMTP(host, smtp.port, timeout=timeout)
-        with server:
-            if smtp.security == "starttls":
-                server.starttls(context=ssl.create_default_context())
-            if smtp.username:
-                # Read at send time: the password lives only in the worker's environment.
-                password = os.environ.get(smtp.password_env)
-                if not password:
-                    raise ChannelError(
-                        f"environment variable {smtp.password_env} (SMTP password) is not set"
-                    )
-                server.login(smtp.username, password)
-            server.send_message(message)
+        try:
+            await asyncio.to_thread(self._sender.send, message)
+        except ApplicationError as err:
+            # The sender's one-line reason is the channel's failure text; the
+            # delivery loop redacts ``secrets()`` from it before reporting it.
+            raise ChannelError(err.message) from None
