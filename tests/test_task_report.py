@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from taskrunner.databases.sqlite_session import SQLITE_TIME_FORMAT
+from taskrunner.databases.sqlite import SQLITE_TIME_FORMAT
 from taskrunner.settings.reports import sales_report
 from taskrunner.tasks.registry import TaskActivityInput
 from taskrunner.tasks.report import ReportTask

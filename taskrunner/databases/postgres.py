@@ -1,4 +1,4 @@
-"""PostgreSQL: VACUUM and ANALYZE over psycopg, backups with pg_dump -Fc."""
+"""PostgreSQL: VACUUM and ANALYZE over psycopg, backups with pg_dump -Fc, and task sessions."""
 
 from __future__ import annotations
 
@@ -8,17 +8,31 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Self
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import Jsonb
 
 from taskrunner.databases.base import (
     BackupCheck,
-    DatabaseEngine,
+    ColumnKind,
+    Database,
+    QueryResult,
     SizeChange,
+    quote_ident,
+    translated,
+    upsert_statement,
 )
-from taskrunner.errors import configuration_error
+from taskrunner.databases.sales import demo_sales
+from taskrunner.errors import (
+    CONFIGURATION_ERROR,
+    DATABASE_UNAVAILABLE,
+    INVALID_TASK_DATA,
+    configuration_error,
+)
 
 CONNECT_TIMEOUT_SECONDS = 10
 """Give up connecting after this long (the activity's retry policy tries again)."""
@@ -26,14 +40,40 @@ CONNECT_TIMEOUT_SECONDS = 10
 _TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )", re.MULTILINE)
 """A table definition line of ``pg_restore --list`` (not its TABLE DATA entry)."""
 
+# ``:name`` placeholders (not ``::type`` casts) become psycopg's ``%(name)s``.
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
-class PostgresEngine(DatabaseEngine):
+
+def to_psycopg(sql: str) -> str:
+    """Report SQL with ``:name`` placeholders in psycopg's ``%(name)s`` style."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def _error_type(err: psycopg.Error) -> str:
+    """The ``errors`` type of a driver error, for task sessions and maintenance alike."""
+    if isinstance(err, psycopg.OperationalError):  # unreachable, shutting down, lock timeout
+        return DATABASE_UNAVAILABLE
+    if isinstance(err, psycopg.ProgrammingError):  # syntax, missing table/column: wrong query
+        return CONFIGURATION_ERROR
+    return INVALID_TASK_DATA  # data and integrity errors: the records are wrong
+
+
+def _translated(what: str) -> contextlib.AbstractContextManager[None]:
+    return translated(what, psycopg.Error, _error_type)
+
+
+def _column_type(kind: ColumnKind) -> str:
+    return "JSONB" if kind == "json" else "TEXT"
+
+
+class PostgresDatabase(Database):
     suffix = ".dump"
 
     def __init__(self, dsn: str, bin_dir: Path | None = None) -> None:
         self.dsn = dsn
         self.bin_dir = bin_dir
-        self._conn: psycopg.Connection | None = None
+        self._session: psycopg.Connection | None = None
+        self._working: psycopg.Connection | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -47,28 +87,34 @@ class PostgresEngine(DatabaseEngine):
         port = params.get("port") or 5432
         return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
 
+    def _open(self) -> psycopg.Connection:
+        # Autocommit: VACUUM cannot run inside a transaction block, and a task
+        # session's statement groups each open their own explicit transaction.
+        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+
+    # -- maintenance ---------------------------------------------------------------
+
     @contextlib.contextmanager
     def _connect(self) -> Iterator[psycopg.Connection]:
-        # VACUUM cannot run inside a transaction block: autocommit.
-        conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        conn = self._open()
         with self._lock:
-            self._conn = conn
+            self._working = conn
         try:
             yield conn
         finally:
             with self._lock:
-                self._conn = None
+                self._working = None
             conn.close()
 
     def vacuum(self) -> SizeChange:
-        with self._connect() as conn:
+        with _translated(f"cannot vacuum {self.location}"), self._connect() as conn:
             size = "SELECT pg_database_size(current_database())"
             before = _scalar(conn, size)
             conn.execute("VACUUM")
             return SizeChange(before, _scalar(conn, size))
 
     def analyze(self) -> int:
-        with self._connect() as conn:
+        with _translated(f"cannot analyze {self.location}"), self._connect() as conn:
             conn.execute("ANALYZE")
             return _scalar(conn, "SELECT count(*) FROM pg_stat_user_tables")
 
@@ -111,9 +157,95 @@ class PostgresEngine(DatabaseEngine):
         with self._lock:
             if self._proc is not None:
                 self._proc.kill()
-            if self._conn is not None:
+            if self._working is not None:
                 with contextlib.suppress(psycopg.Error):
-                    self._conn.cancel_safe()
+                    self._working.cancel_safe()
+
+    # -- task session --------------------------------------------------------------
+
+    def connect(self) -> Self:
+        with _translated("cannot connect to PostgreSQL"):
+            self._session = self._open()
+            # Timestamps come back in UTC whatever the server's default zone is.
+            self._session.execute("SET TIME ZONE 'UTC'")
+        return self
+
+    @property
+    def _conn(self) -> psycopg.Connection:
+        if self._session is None:
+            raise RuntimeError(f"no task session on {self.location}: call connect() first")
+        return self._session
+
+    def query(self, sql: str, params: dict[str, Any], max_rows: int) -> QueryResult:
+        with _translated("report query failed"), self._conn.transaction():
+            cursor = self._conn.execute(to_psycopg(sql), params)
+            columns = [d.name for d in cursor.description or ()]
+            rows = cursor.fetchmany(max_rows + 1)
+        return QueryResult(columns, [tuple(r) for r in rows[:max_rows]], len(rows) > max_rows)
+
+    def table_columns(self, table: str) -> dict[str, ColumnKind] | None:
+        quote_ident(table)
+        with _translated(f"cannot read table {table}"), self._conn.transaction():
+            rows = self._conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s",
+                (table,),
+            ).fetchall()
+        kinds: dict[str, ColumnKind] = {
+            name: "json" if dtype in ("json", "jsonb") else "text" for name, dtype in rows
+        }
+        return kinds or None
+
+    def create_table(self, table: str, key: str, columns: dict[str, ColumnKind]) -> None:
+        others = [
+            f"{quote_ident(c)} {_column_type(kind)}" for c, kind in columns.items() if c != key
+        ]
+        ddl = ", ".join([f"{quote_ident(key)} TEXT PRIMARY KEY", *others])
+        with _translated(f"cannot create table {table}"), self._conn.transaction():
+            self._conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({ddl})")
+
+    def add_columns(self, table: str, columns: dict[str, ColumnKind]) -> None:
+        with _translated(f"cannot add columns to {table}"), self._conn.transaction():
+            for column, kind in columns.items():
+                self._conn.execute(
+                    f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS "
+                    f"{quote_ident(column)} {_column_type(kind)}"
+                )
+
+    def upsert(
+        self, table: str, key: str, columns: dict[str, ColumnKind], records: list[dict[str, Any]]
+    ) -> None:
+        sql, rows = upsert_statement(table, key, columns, records, "%s", Jsonb)
+        with (
+            _translated(f"cannot upsert into {table}"),
+            self._conn.transaction(),
+            self._conn.cursor() as cursor,
+        ):
+            cursor.executemany(sql, rows)
+
+    def seed_sales(self, table: str, now: datetime) -> bool:
+        name = quote_ident(table)
+        with _translated(f"cannot seed demo table {table}"), self._conn.transaction():
+            if self.table_columns(table) is not None:
+                return False
+            self._conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY, "
+                "sold_at TIMESTAMPTZ NOT NULL, region TEXT NOT NULL, product TEXT NOT NULL, "
+                "quantity INTEGER NOT NULL, amount NUMERIC(12, 2) NOT NULL)"
+            )
+            # Two reports seeding at once: the ids are fixed, so the second inserts nothing.
+            with self._conn.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {name} VALUES (%s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO NOTHING",
+                    demo_sales(now),
+                )
+        return True
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
 
 def _scalar(conn: psycopg.Connection, query: str) -> int:

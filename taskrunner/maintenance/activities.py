@@ -1,6 +1,6 @@
 """Maintenance activities: vacuum, analyze, back up and prune, for each configured target.
 
-The engines (``activities/db``) do the database work in a thread; these
+The databases (``taskrunner.databases``) do the work in a thread; these
 activities add what is common: finding the target, timing, heartbeats, backup
 file names and retention.
 """
@@ -19,8 +19,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from taskrunner.databases import (
-    DatabaseEngine,
-    open_engine,
+    Database,
+    open_database,
 )
 from taskrunner.errors import BACKUP_FOLDER_ERROR, configuration_error
 from taskrunner.maintenance.models import (
@@ -69,9 +69,9 @@ class DatabaseActivities:
             "check maintenance.targets on the worker and the caller"
         )
 
-    def _engine(self, name: str) -> tuple[DatabaseTarget, DatabaseEngine]:
+    def _engine(self, name: str) -> tuple[DatabaseTarget, Database]:
         target = self._target(name)
-        return target, open_engine(target, self.settings)
+        return target, open_database(target, self.settings)
 
     @activity.defn(name="vacuum_database")
     async def vacuum_database(self, params: TargetInput) -> VacuumResult:

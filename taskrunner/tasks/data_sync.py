@@ -8,11 +8,11 @@ from typing import Any
 from pydantic import Field, field_validator
 from temporalio import activity
 
-from taskrunner.databases.session_base import IDENTIFIER
-from taskrunner.databases.sessions import (
+from taskrunner.databases import (
+    IDENTIFIER,
     ColumnKind,
-    DbSession,
-    open_session,
+    Database,
+    open_database,
 )
 from taskrunner.errors import invalid_task_data
 from taskrunner.settings import Settings
@@ -69,7 +69,7 @@ def prepare(
 
 
 def _ready_table(
-    session: DbSession, table: str, key: str, columns: dict[str, ColumnKind]
+    session: Database, table: str, key: str, columns: dict[str, ColumnKind]
 ) -> dict[str, ColumnKind]:
     """Create the table or add missing columns; the kinds to write each column with."""
     existing = session.table_columns(table)
@@ -123,7 +123,8 @@ class DataSyncTask:
         progress: dict[str, Any],
     ) -> dict[str, ColumnKind]:
         """Upsert in committed batches, heartbeating progress after each."""
-        session = await asyncio.to_thread(open_session, self._settings)
+        database = open_database(self._settings.database, self._settings)
+        session = await asyncio.to_thread(database.connect)
         try:
             kinds = await asyncio.to_thread(
                 _ready_table, session, payload.destination, payload.key, columns

@@ -11,9 +11,9 @@ from pydantic import Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from taskrunner.databases.sessions import (
+from taskrunner.databases import (
     QueryResult,
-    open_session,
+    open_database,
 )
 from taskrunner.errors import CONFIGURATION_ERROR, invalid_task_data
 from taskrunner.settings import Settings
@@ -59,7 +59,7 @@ class ReportTask:
         return spec
 
     def _query(self, spec: ReportSpec, start: datetime, end: datetime, period: str) -> QueryResult:
-        with open_session(self._settings) as session:
+        with open_database(self._settings.database, self._settings).connect() as session:
             if spec.seed_table:
                 session.seed_sales(spec.seed_table, end)
             return session.query(

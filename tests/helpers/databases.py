@@ -1,4 +1,4 @@
-"""Real test databases: a SQLite file bloated by deletes, a unique PostgreSQL table."""
+"""Real test databases: a SQLite file bloated by deletes, a unique PostgreSQL table, locks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import psycopg
 
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 """The machine's PostgreSQL (trust auth); tests share the database, so tables are unique."""
+POSTGRES_IMPATIENT_DSN = f"{POSTGRES_DSN}?options=-c%20lock_timeout%3D200"
+"""The same database, but a statement gives up after waiting 200 ms for a lock."""
 
 
 def bloated_sqlite(path: Path, rows: int = 1000, kept: int = 100) -> dict[str, int]:
@@ -62,3 +64,23 @@ def postgres_table(rows: int = 500) -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@contextmanager
+def sqlite_locked(path: Path) -> Iterator[None]:
+    """Another connection holds an exclusive lock on the file: no one else reads or writes."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+@contextmanager
+def postgres_locked(table: str) -> Iterator[None]:
+    """Another connection holds an ACCESS EXCLUSIVE lock on ``table``."""
+    with psycopg.connect(POSTGRES_DSN) as conn, conn.transaction():
+        conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        yield
