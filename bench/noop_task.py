@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import activity
 
+from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
 from taskrunner.tasks.registry import (
     TaskActivityInput,
+    TaskRegistry,
     TaskResult,
     TaskType,
-    registered,
 )
 
 NOOP_TYPE = "bench_noop"
@@ -32,9 +31,9 @@ async def noop_task(params: TaskActivityInput) -> TaskResult:
     return TaskResult(summary="ok")
 
 
-@contextlib.contextmanager
-def noop_type() -> Iterator[None]:
-    """Register the no-op task type for a ``with`` block (and forget old start times)."""
+def noop_types() -> TaskRegistry:
+    """The built-in task types plus the no-op one (old start times forgotten)."""
     STARTS.clear()
-    with registered(TaskType(NOOP_TYPE, NoopPayload, "bench_noop_task", timedelta(seconds=30))):
-        yield
+    return BUILTIN_TASK_TYPES.including(
+        TaskType(NOOP_TYPE, NoopPayload, lambda _: noop_task, timedelta(seconds=30))
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Server
-from bench.noop_task import NOOP_TYPE, noop_task, noop_type
+from bench.noop_task import NOOP_TYPE, noop_types
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import TaskSpec
 from taskrunner.settings import (
@@ -33,14 +33,14 @@ async def queue_worker(
     """The runner's real worker on a fresh task queue; ``queue`` overrides queue settings."""
     with tempfile.TemporaryDirectory(prefix="taskrunner-bench-data-") as tmp:
         settings = load_settings(data_dir=Path(tmp), task_queue=server.task_queue(), queue=queue)
-        with noop_type():
-            async with build_worker(
-                server.client,
-                settings,
-                extra_activities=[noop_task, *extra_activities],
-                extra_workflows=extra_workflows,
-            ):
-                yield settings
+        async with build_worker(
+            server.client,
+            settings,
+            task_types=noop_types(),
+            extra_activities=extra_activities,
+            extra_workflows=extra_workflows,
+        ):
+            yield settings
 
 
 def queue_client(server: Server, settings: Settings, name: str) -> QueueClient:

@@ -23,12 +23,12 @@ from taskrunner.maintenance.workflow import MaintenanceWorkflow
 from taskrunner.notifications.activities import NotificationActivities
 from taskrunner.queue.activities import QueueActivities
 from taskrunner.queue.processor import TaskProcessorWorkflow
+from taskrunner.queue.worker_context import TaskTypeActivities, TaskTypesInterceptor
 from taskrunner.queue.workflow import TaskQueueWorkflow
 from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.settings import Settings
-from taskrunner.tasks.data_sync import DataSyncTask
-from taskrunner.tasks.email import EmailTask
-from taskrunner.tasks.report import ReportTask
+from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
+from taskrunner.tasks.registry import TaskRegistry, activity_name
 
 WORKFLOWS: list[type] = [
     HealthMonitorWorkflow,
@@ -58,46 +58,64 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def build_activities(settings: Settings, client: Client) -> list[Any]:
-    """Activity callables bound to the instances (and clients) they need."""
+def task_activities(task_types: TaskRegistry, settings: Settings) -> dict[str, Any]:
+    """Each task type's activity, built once, by type name."""
+    return {name: task_type.activity(settings) for name, task_type in task_types.items()}
+
+
+def build_activities(settings: Settings, client: Client, tasks: dict[str, Any]) -> list[Any]:
+    """Every activity callable, bound to the instances (and clients) it needs."""
     monitoring = MonitoringActivities(settings.health)
     notifications = NotificationActivities(settings)
     database = DatabaseActivities(settings)
     queue = QueueActivities(client, settings)
+    # Two task types may share one activity: register each name once.
+    by_name = {activity_name(fn): fn for fn in tasks.values()}
     return [
         monitoring.collect_system_metrics,
         monitoring.check_services,
         notifications.send_notification,
-        # The task types (taskrunner/task_types.py names these activities).
-        EmailTask(settings).task_email,
-        ReportTask(settings).task_report,
-        DataSyncTask(settings).task_data_sync,
         database.vacuum_database,
         database.analyze_database,
         database.backup_database,
         database.prune_backups,
         queue.drain_queue,
+        *by_name.values(),
     ]
 
 
 def build_worker(
     client: Client,
     settings: Settings,
+    *,
+    task_types: TaskRegistry = BUILTIN_TASK_TYPES,
     task_queue: str | None = None,
-    extra_activities: Sequence[Any] = (),
     extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Any] = (),
 ) -> Worker:
     """The worker that runs every workflow and activity of the runner.
 
-    ``extra_activities`` adds activities (e.g. of task types registered with
-    ``taskrunner.task_types.registered``) next to the built-in ones;
-    ``extra_workflows`` does the same for workflows (benchmarks' baselines).
+    Args:
+        client: Connected with the pydantic data converter.
+        settings: What the activities work with.
+        task_types: The task types this worker runs and its queues accept
+            (the built-in ones by default; ``BUILTIN_TASK_TYPES.including(...)`` adds more).
+        task_queue: The Temporal task queue to poll (``settings.task_queue`` by default).
+        extra_workflows: More workflows to run (benchmarks' baselines).
+        extra_activities: More activities, outside any task type (benchmarks' baselines).
     """
+    tasks = task_activities(task_types, settings)
+    resolver = TaskTypeActivities(task_types, tasks)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[*WORKFLOWS, *extra_workflows],
-        activities=[*build_activities(settings, client), *extra_activities],
+        activities=[
+            *build_activities(settings, client, tasks),
+            resolver.resolve_task_types,
+            *extra_activities,
+        ],
+        interceptors=[TaskTypesInterceptor(task_types)],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

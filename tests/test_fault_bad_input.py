@@ -6,7 +6,6 @@ Each request is either accepted (and then valid) or rejected with a one-line
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.client import Client
 
 from taskrunner.errors import UserError
+from taskrunner.queue.admission import json_size
 from taskrunner.queue.client import (
     MAX_REQUEST_BYTES,
     QueueClient,
@@ -29,12 +29,10 @@ from taskrunner.queue.models import (
     TaskSpec,
     TaskStatus,
 )
+from taskrunner.queue.workflow import TaskQueueWorkflow
 from taskrunner.settings import Settings
-from taskrunner.tasks.registry import (
-    TaskType,
-    registered,
-)
-from tests.helpers.queue import SamplePayload, running_queue
+from taskrunner.tasks.registry import TaskType
+from tests.helpers.queue import Ledger, SamplePayload, running_queue
 
 pytestmark = pytest.mark.faults
 
@@ -46,9 +44,6 @@ class BlobPayload(BaseModel):
     n: int = Field(default=0, ge=0)
     text: str = ""
     tree: Any = None
-
-
-BLOB = TaskType("blob", BlobPayload, "test_noop", timedelta(seconds=30))
 
 
 @dataclass
@@ -69,13 +64,16 @@ class Paused:
 async def paused(client: Client, make_settings: Any) -> AsyncIterator[Paused]:
     """One paused queue per test (tasks stay pending, so state is easy to compare)."""
     s: Settings = make_settings(queue={"max_payload_bytes": MAX_PAYLOAD})
-    with registered(BLOB):
-        async with running_queue(client, s) as h:
-            # The queue exists (one task, completed) and is paused from here on.
-            await h.queue.enqueue(TaskSpec(type="blob", payload={"n": 1}))
-            await h.queue.drain()
-            await h.queue.pause()
-            yield Paused(h.queue, Model())
+
+    def blob(ledger: Ledger) -> list[TaskType]:
+        return [TaskType("blob", BlobPayload, lambda _: ledger.noop, timedelta(seconds=30))]
+
+    async with running_queue(client, s, blob) as h:
+        # The queue exists (one task, completed) and is paused from here on.
+        await h.queue.enqueue(TaskSpec(type="blob", payload={"n": 1}))
+        await h.queue.drain()
+        await h.queue.pause()
+        yield Paused(h.queue, Model())
 
 
 def deep(depth: int) -> Any:
@@ -168,7 +166,7 @@ def expected_spec(raw: Any) -> TaskSpec | None:
         model.model_validate(spec.payload)
     except ValidationError:
         return None
-    if len(json.dumps(spec.payload, separators=(",", ":"))) > MAX_PAYLOAD:
+    if json_size(spec.payload) > MAX_PAYLOAD:
         return None
     return spec
 
@@ -180,7 +178,7 @@ async def send(queue: QueueClient, raw: Any) -> Enqueued:
         spec = TaskSpec.model_validate(raw)
     except ValidationError:
         return await queue._call(
-            lambda: queue._with_start("enqueue", raw, Enqueued, str(uuid.uuid4()))
+            lambda: queue._with_start(TaskQueueWorkflow.enqueue, raw, str(uuid.uuid4()))
         )
     return await queue.enqueue(spec)
 
@@ -230,7 +228,7 @@ async def test_random_requests_are_accepted_valid_or_rejected_in_one_line(
     assert set(listed) == set(model.tasks)
     for task_id, spec in model.tasks.items():
         record = listed[task_id]
-        assert (record.type, record.payload, record.priority, record.key) == (
+        assert (record.type, record.spec.payload, record.spec.priority, record.spec.key) == (
             spec.type,
             spec.payload,
             spec.priority,

@@ -14,16 +14,17 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from taskrunner.errors import INVALID_TASK_DATA
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import (
     TaskSpec,
     TaskStatus,
 )
+from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
 from taskrunner.tasks.registry import (
     TaskActivityInput,
     TaskResult,
     TaskType,
-    registered,
 )
 from tests.helpers.queue import FAST_RETRY, assert_accounted
 
@@ -58,15 +59,10 @@ class Chaos:
         if fault == "invalid":
             raise ApplicationError(
                 f"record {params.payload['n']} is malformed",
-                type="InvalidTaskData",
+                type=INVALID_TASK_DATA,
                 non_retryable=True,
             )
         return TaskResult(summary="ok")
-
-
-CHAOS = TaskType(
-    "chaos", ChaosPayload, "test_chaos", timedelta(seconds=30), retry_policy=FAST_RETRY
-)
 
 
 def design() -> list[TaskSpec]:
@@ -94,16 +90,18 @@ async def test_five_thousand_tasks_with_faults_are_accounted_exactly(
     assert all(faults[f] > 20 for f in FAULTS), faults
     chaos = Chaos()
     queue = QueueClient(client, settings, f"load-{uuid.uuid4().hex[:8]}")
-    with registered(CHAOS):
-        async with build_worker(client, settings, extra_activities=[chaos.run]):
-            try:
-                ids = (await queue.enqueue_batch(specs)).task_ids
-                drained = await queue.drain(max_outcomes=0)
-                stats = await queue.stats()
-                failed = await queue.list(TaskStatus.FAILED, limit=TASKS)
-                running = await queue.list(TaskStatus.RUNNING, limit=TASKS)
-            finally:
-                await queue.handle.terminate("test over")
+    chaos_type = TaskType(
+        "chaos", ChaosPayload, lambda _: chaos.run, timedelta(seconds=30), retry_policy=FAST_RETRY
+    )
+    async with build_worker(client, settings, task_types=BUILTIN_TASK_TYPES.including(chaos_type)):
+        try:
+            ids = (await queue.enqueue_batch(specs)).task_ids
+            drained = await queue.drain(max_outcomes=0)
+            stats = await queue.stats()
+            failed = await queue.list(TaskStatus.FAILED, limit=TASKS)
+            running = await queue.list(TaskStatus.RUNNING, limit=TASKS)
+        finally:
+            await queue.handle.terminate("test over")
 
     expected_failed = {
         ids[i]: s.payload

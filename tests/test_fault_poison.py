@@ -16,11 +16,11 @@ from taskrunner.queue.models import (
     TaskSpec,
     TaskStatus,
 )
+from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
 from taskrunner.tasks.registry import (
     TaskActivityInput,
     TaskResult,
     TaskType,
-    registered,
 )
 from tests.helpers.queue import FAST_RETRY, SamplePayload, assert_accounted
 
@@ -59,24 +59,16 @@ class Poison:
         self._count(params)
         return TaskResult(summary="fine")
 
-    def activities(self) -> list[Any]:
-        return [self.hangs, self.divides, self.unserializable, self.fine]
+    def task_types(self) -> list[TaskType]:
+        def of(name: str, run: Any, timeout: timedelta = timedelta(seconds=30)) -> TaskType:
+            return TaskType(name, SamplePayload, lambda _: run, timeout, retry_policy=FAST_RETRY)
 
-
-POISON_TYPES = [
-    TaskType("hangs", SamplePayload, "test_hangs", HANG_TIMEOUT, retry_policy=FAST_RETRY),
-    TaskType(
-        "divides", SamplePayload, "test_divides", timedelta(seconds=30), retry_policy=FAST_RETRY
-    ),
-    TaskType(
-        "unserializable",
-        SamplePayload,
-        "test_unserializable",
-        timedelta(seconds=30),
-        retry_policy=FAST_RETRY,
-    ),
-    TaskType("fine", SamplePayload, "test_fine", timedelta(seconds=30), retry_policy=FAST_RETRY),
-]
+        return [
+            of("hangs", self.hangs, HANG_TIMEOUT),
+            of("divides", self.divides),
+            of("unserializable", self.unserializable),
+            of("fine", self.fine),
+        ]
 
 
 async def test_poison_tasks_are_retried_then_fail_while_other_tasks_complete(
@@ -87,26 +79,26 @@ async def test_poison_tasks_are_retried_then_fail_while_other_tasks_complete(
     settings = make_settings(queue={"max_concurrency": 4})
     poison = Poison()
     queue = QueueClient(client, settings, f"poison-{uuid.uuid4().hex[:8]}")
-    with registered(*POISON_TYPES):
-        async with build_worker(client, settings, extra_activities=poison.activities()):
-            try:
-                before = await queue.enqueue_batch(
-                    [TaskSpec(type="fine", payload={"n": i}) for i in range(10)]
-                )
-                bad = {
-                    kind: (await queue.enqueue(TaskSpec(type=kind))).task_id
-                    for kind in ("hangs", "divides", "unserializable")
-                }
-                after = await queue.enqueue_batch(
-                    [TaskSpec(type="fine", payload={"n": i}) for i in range(10, 30)]
-                )
-                drained = await queue.drain()
-                stats = await queue.stats()
-                records = {k: await queue.show(t) for k, t in bad.items()}
-                fine = [await queue.show(t) for t in before.task_ids + after.task_ids]
-            finally:
-                poison.release.set()
-                await queue.handle.terminate("test over")
+    task_types = BUILTIN_TASK_TYPES.including(*poison.task_types())
+    async with build_worker(client, settings, task_types=task_types):
+        try:
+            before = await queue.enqueue_batch(
+                [TaskSpec(type="fine", payload={"n": i}) for i in range(10)]
+            )
+            bad = {
+                kind: (await queue.enqueue(TaskSpec(type=kind))).task_id
+                for kind in ("hangs", "divides", "unserializable")
+            }
+            after = await queue.enqueue_batch(
+                [TaskSpec(type="fine", payload={"n": i}) for i in range(10, 30)]
+            )
+            drained = await queue.drain()
+            stats = await queue.stats()
+            records = {k: await queue.show(t) for k, t in bad.items()}
+            fine = [await queue.show(t) for t in before.task_ids + after.task_ids]
+        finally:
+            poison.release.set()
+            await queue.handle.terminate("test over")
 
     assert drained.done
     assert_accounted(stats)

@@ -119,7 +119,7 @@ def render_demo(report: ScheduledTasksReport, specs: dict[str, TaskSpec]) -> str
     lines = [">>> Running Health Monitor...", "", render_health(report.health), ""]
     lines += [">>> Processing Task Queue...", ""]
     processing = report.processing
-    for outcome in processing.outcomes:
+    for outcome in processing.result.outcomes:
         lines += [
             f"Processing task {outcome.task_id} ({outcome.type}) - Attempt {n}"
             for n in range(1, max(outcome.attempts, 1) + 1)
@@ -136,7 +136,7 @@ def render_demo(report: ScheduledTasksReport, specs: dict[str, TaskSpec]) -> str
     lines.append("")
     lines.append(f"Task processing complete: {processing.processed} tasks processed")
     if processing.stats is not None:
-        lines.append(f"Queue stats: {processing.stats.seed_line()}")
+        lines.append(f"Queue stats: {processing.stats.summary_line()}")
     lines += ["", ">>> Running Scheduled Maintenance...", ""]
     maintenance = report.maintenance
     if report.maintenance_error:

@@ -64,10 +64,10 @@ def render_tasks(records: Sequence[TaskRecord]) -> str:
             r.id,
             r.type,
             r.status.value,
-            r.priority,
+            r.spec.priority,
             r.attempts,
             r.enqueued_at,
-            _short(r.last_error if r.status == TaskStatus.FAILED else r.summary),
+            _short(r.last_error if r.status == TaskStatus.FAILED else _summary(r)),
         ]
         for r in records
     ]
@@ -79,21 +79,25 @@ def render_record(r: TaskRecord) -> str:
         ("id", r.id),
         ("type", r.type),
         ("status", r.status.value),
-        ("priority", r.priority),
+        ("priority", r.spec.priority),
         ("attempts", r.attempts),
-        ("key", r.key),
-        ("run at", r.run_at),
+        ("key", r.spec.key),
+        ("run at", r.due_at),
         ("enqueued", r.enqueued_at),
         ("started", r.started_at),
         ("finished", r.finished_at),
-        ("result", r.summary),
+        ("result", _summary(r)),
         ("error", r.last_error),
-        ("payload", json.dumps(r.payload, sort_keys=True)),
+        ("payload", json.dumps(r.spec.payload, sort_keys=True)),
     ]
-    if r.details:
-        fields.append(("details", json.dumps(r.details, sort_keys=True, default=str)))
+    if r.result is not None and r.result.details:
+        fields.append(("details", json.dumps(r.result.details, sort_keys=True, default=str)))
     width = max(len(name) for name, _ in fields)
     return "\n".join(f"{name + ':':<{width + 1}} {_cell(value)}" for name, value in fields)
+
+
+def _summary(r: TaskRecord) -> str | None:
+    return r.result.summary if r.result is not None else None
 
 
 def outcome_lines(outcomes: Sequence[TaskOutcome]) -> list[str]:

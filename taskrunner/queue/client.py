@@ -34,13 +34,13 @@ from taskrunner.queue.models import (
     EnqueueBatch,
     Enqueued,
     ListTasks,
-    QueueConfig,
     QueueInput,
     QueueStats,
     TaskRecord,
     TaskRef,
     TaskSpec,
     TaskStatus,
+    queue_workflow_id,
 )
 from taskrunner.queue.requests import (
     MAX_REQUEST_BYTES,
@@ -50,13 +50,11 @@ from taskrunner.queue.requests import (
     shift_index,
     too_big,
 )
+from taskrunner.queue.workflow import TaskQueueWorkflow
 from taskrunner.settings import Settings
 
 T = TypeVar("T")
 
-QUEUE_WORKFLOW = "TaskQueueWorkflow"
-_MAYBE_RECORD: Any = TaskRecord | None
-"""The ``task`` query's result type (a union, which the client's signature does not admit)."""
 BUSY_RETRIES = 12
 """Tries of one call while the server reports too many in-flight updates."""
 BUSY_BACKOFF = (0.05, 2.0)
@@ -74,21 +72,6 @@ _SLOTS: weakref.WeakKeyDictionary[Client, dict[str, asyncio.Semaphore]] = (
 )
 
 
-def queue_config(settings: Settings, name: str) -> QueueConfig:
-    """The workflow-side settings of a new queue."""
-    q = settings.queue
-    return QueueConfig(
-        name=name,
-        max_concurrency=q.max_concurrency,
-        start_interval_ms=q.start_interval_ms,
-        recent_limit=q.recent_limit,
-        idempotency_window=q.idempotency_window,
-        history_threshold=q.history_threshold,
-        max_active_tasks=q.max_active_tasks,
-        max_payload_bytes=q.max_payload_bytes,
-    )
-
-
 class QueueClient:
     """Enqueue into, command and query one named queue."""
 
@@ -96,7 +79,7 @@ class QueueClient:
         self.client = client
         self.settings = settings
         self.name = name or settings.queue.name
-        self.workflow_id = f"task-queue/{self.name}"
+        self.workflow_id = queue_workflow_id(self.name)
 
     @property
     def handle(self) -> WorkflowHandle[Any, Any]:
@@ -111,7 +94,9 @@ class QueueClient:
             raise UserError(too_big(size))
         # One update id for every try: the queue answers a re-sent update from memory.
         update_id = str(uuid.uuid4())
-        return await self._call(lambda: self._with_start("enqueue", spec, Enqueued, update_id))
+        return await self._call(
+            lambda: self._with_start(TaskQueueWorkflow.enqueue, spec, update_id)
+        )
 
     async def enqueue_batch(self, specs: Sequence[TaskSpec]) -> BatchEnqueued:
         """Add many tasks, ``settings.queue.batch_size`` per update, in order.
@@ -127,7 +112,7 @@ class QueueClient:
             try:
                 result = await self._call(
                     lambda b=batch, u=update_id: self._with_start(  # type: ignore[misc]
-                        "enqueue_batch", b, BatchEnqueued, u
+                        TaskQueueWorkflow.enqueue_batch, b, u
                     )
                 )
             except UserError as err:
@@ -141,23 +126,23 @@ class QueueClient:
         update_id = str(uuid.uuid4())
         await self._call(
             lambda: self._with_start(
-                "enqueue_batch", EnqueueBatch(tasks=[]), BatchEnqueued, update_id
+                TaskQueueWorkflow.enqueue_batch, EnqueueBatch(tasks=[]), update_id
             )
         )
         if paused:
             await self.pause()
 
-    async def _with_start(self, update: str, arg: Any, result_type: type[T], update_id: str) -> T:
+    async def _with_start(self, update: Any, arg: Any, update_id: str) -> Any:
         start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-            QUEUE_WORKFLOW,
-            QueueInput(config=queue_config(self.settings, self.name)),
+            TaskQueueWorkflow.run,
+            QueueInput(config=self.settings.queue.config(self.name)),
             id=self.workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         async with self._slot():
             return await self.client.execute_update_with_start_workflow(
-                update, arg, start_workflow_operation=start, result_type=result_type, id=update_id
+                update, arg, start_workflow_operation=start, id=update_id
             )
 
     def _slot(self) -> asyncio.Semaphore:
@@ -170,29 +155,29 @@ class QueueClient:
     # -- commands ----------------------------------------------------------------
 
     async def cancel(self, task_id: str) -> CommandResult:
-        return await self._update("cancel", TaskRef(task_id=task_id), CommandResult)
+        return await self._update(TaskQueueWorkflow.cancel, TaskRef(task_id=task_id))
 
     async def retry(self, task_id: str) -> CommandResult:
-        return await self._update("retry", TaskRef(task_id=task_id), CommandResult)
+        return await self._update(TaskQueueWorkflow.retry, TaskRef(task_id=task_id))
 
     async def retry_all(self) -> CommandResult:
-        return await self._update("retry_all", None, CommandResult)
+        return await self._update(TaskQueueWorkflow.retry_all)
 
     async def purge(self) -> CommandResult:
-        return await self._update("purge", None, CommandResult)
+        return await self._update(TaskQueueWorkflow.purge)
 
     async def pause(self) -> CommandResult:
-        return await self._update("pause", None, CommandResult)
+        return await self._update(TaskQueueWorkflow.pause)
 
     async def resume(self) -> CommandResult:
-        return await self._update("resume", None, CommandResult)
+        return await self._update(TaskQueueWorkflow.resume)
 
     async def drain(self, max_outcomes: int = 1000) -> DrainResult:
         """Wait until everything pending or running now has finished, across queue runs."""
         total = DrainResult(up_to_seq=0, done=False)
         request = DrainRequest(max_outcomes=max_outcomes)
         while True:
-            part = await self._update("drain", request, DrainResult)
+            part = await self._update(TaskQueueWorkflow.drain, request)
             total.up_to_seq = part.up_to_seq
             total.completed += part.completed
             total.failed += part.failed
@@ -206,31 +191,27 @@ class QueueClient:
             request = DrainRequest(up_to_seq=part.up_to_seq, max_outcomes=room)
             await asyncio.sleep(BUSY_BACKOFF[0])
 
-    async def _update(self, name: str, arg: Any, result_type: type[T]) -> T:
-        return await self._call(lambda: self._send_update(name, arg, result_type))
+    async def _update(self, update: Any, *args: Any) -> Any:
+        return await self._call(lambda: self._send_update(update, *args))
 
-    async def _send_update(self, name: str, arg: Any, result_type: type[T]) -> T:
-        if name == "drain":  # waits for tasks: taking a slot could starve producers
-            return await self.handle.execute_update(name, arg, result_type=result_type)
+    async def _send_update(self, update: Any, *args: Any) -> Any:
+        if update is TaskQueueWorkflow.drain:  # waits for tasks: a slot could starve producers
+            return await self.handle.execute_update(update, *args)
         async with self._slot():
-            if arg is None:
-                return await self.handle.execute_update(name, result_type=result_type)
-            return await self.handle.execute_update(name, arg, result_type=result_type)
+            return await self.handle.execute_update(update, *args)
 
     # -- queries -----------------------------------------------------------------
 
     async def stats(self) -> QueueStats:
-        return await self._call(lambda: self.handle.query("stats", result_type=QueueStats))
+        return await self._call(lambda: self.handle.query(TaskQueueWorkflow.stats))
 
     async def list(self, status: TaskStatus | None = None, limit: int = 50) -> list[TaskRecord]:
         request = ListTasks(status=status, limit=limit)
-        return await self._call(
-            lambda: self.handle.query("list_tasks", request, result_type=list[TaskRecord])
-        )
+        return await self._call(lambda: self.handle.query(TaskQueueWorkflow.list_tasks, request))
 
     async def show(self, task_id: str) -> TaskRecord:
         record = await self._call(
-            lambda: self.handle.query("task", TaskRef(task_id=task_id), result_type=_MAYBE_RECORD)
+            lambda: self.handle.query(TaskQueueWorkflow.task, TaskRef(task_id=task_id))
         )
         if record is None:
             raise UserError(f"unknown task id {task_id!r} in queue {self.name!r}")

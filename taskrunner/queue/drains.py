@@ -75,7 +75,7 @@ def outcome(record: TaskRecord) -> TaskOutcome:
         task_id=record.id,
         type=record.type,
         status=record.status,
-        attempts=record.attempts - record.round_start,
-        summary=record.summary,
+        attempts=record.round_attempts,
+        summary=record.result.summary if record.result else None,
         error=record.last_error,
     )

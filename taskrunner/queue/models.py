@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from taskrunner.tasks.registry import TaskExecution, TaskResult
+
 
 class TaskStatus(StrEnum):
     PENDING = "pending"
@@ -46,14 +48,14 @@ class BatchEnqueued(BaseModel):
 
 
 class TaskRecord(BaseModel):
-    """Everything the queue knows about one task."""
+    """Everything the queue knows about one task: the spec it was enqueued with, and since."""
 
     id: str
     seq: int
     """Arrival order within the queue (ties in priority run oldest first)."""
-    type: str
-    payload: dict[str, Any]
-    priority: int = 0
+    spec: TaskSpec
+    execution: str
+    """Key of the :class:`TaskExecution` captured at enqueue (the queue's executions table)."""
     status: TaskStatus = TaskStatus.PENDING
     attempts: int = 0
     """Attempts made so far, over every retry round."""
@@ -62,24 +64,51 @@ class TaskRecord(BaseModel):
     enqueued_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    run_at: datetime | None = None
-    key: str | None = None
-    summary: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
+    due_at: datetime | None = None
+    """Not before this instant: the spec's ``run_at``, or the end of a retry backoff."""
+    result: TaskResult | None = None
     last_error: str | None = None
+
+    @property
+    def type(self) -> str:
+        return self.spec.type
+
+    @property
+    def round_attempts(self) -> int:
+        """Attempts of the current retry round."""
+        return self.attempts - self.round_start
+
+
+QUEUE_NAME_PATTERN = r"^[\w.-]+$"
 
 
 class QueueConfig(BaseModel):
-    """How one queue behaves; fixed when the queue workflow is created, carried over CAN."""
+    """How one queue behaves: fixed when its workflow is created, carried over continue-as-new.
 
-    name: str
+    The ``[queue]`` settings section extends this model, so each bound is defined here once.
+    """
+
+    name: str = Field(default="default", min_length=1, max_length=200, pattern=QUEUE_NAME_PATTERN)
+    """The queue's name (workflow id ``task-queue/<name>``); in settings, the default queue."""
     max_concurrency: int = Field(default=10, ge=1, le=1000)
-    start_interval_ms: int = Field(default=0, ge=0)
-    recent_limit: int = Field(default=100, ge=0)
-    idempotency_window: int = Field(default=10_000, ge=0)
-    history_threshold: int = Field(default=5_000, ge=100)
+    """Tasks running at once in one queue."""
+    start_interval_ms: int = Field(default=0, ge=0, le=3_600_000)
+    """Pause between two task starts; 0 = none."""
+    recent_limit: int = Field(default=100, ge=0, le=10_000)
+    """Completed (and cancelled) tasks kept for listing; counters count them all."""
+    idempotency_window: int = Field(default=10_000, ge=0, le=100_000)
+    """Keys of finished tasks remembered (newest first); active tasks' keys always are."""
+    history_threshold: int = Field(default=5_000, ge=100, le=40_000)
+    """Continue as new at this many history events (or earlier when the server suggests)."""
     max_active_tasks: int = Field(default=50_000, ge=1)
-    max_payload_bytes: int = Field(default=128 * 1024, ge=64)
+    """Pending + running tasks one queue accepts; more are rejected (shard instead)."""
+    max_payload_bytes: int = Field(default=128 * 1024, ge=64, le=1024 * 1024)
+    """Largest task payload (compact JSON bytes); big data belongs in a file or URL."""
+
+
+def queue_workflow_id(name: str) -> str:
+    """The id of queue ``name``'s workflow."""
+    return f"task-queue/{name}"
 
 
 class QueueInput(BaseModel):
@@ -120,8 +149,8 @@ class QueueStats(BaseModel):
     """Drain requests waiting right now."""
     by_type: dict[str, TaskCounts] = Field(default_factory=dict)
 
-    def seed_line(self) -> str:
-        """The seed's ``Queue stats:`` object."""
+    def summary_line(self) -> str:
+        """``{ total: 4, pending: 0, completed: 4, failed: 0 }``: the line the processor logs."""
         return (
             f"{{ total: {self.total}, pending: {self.pending}, "
             f"completed: {self.completed}, failed: {self.failed} }}"
@@ -190,22 +219,33 @@ class ProcessorInput(BaseModel):
     """None: one hour."""
 
 
-class ProcessorSummary(BaseModel):
-    queue: str
-    processed: int
-    succeeded: int
-    failed: int
-    cancelled: int
-    outcomes: list[TaskOutcome]
-    stats: QueueStats | None
-    """None when the queue does not exist yet."""
-    paused: bool = False
-
-
 class DrainReport(BaseModel):
-    """What the drain activity saw: how the drained tasks ended and the queue's stats."""
+    """What a drain saw: how the drained tasks ended, and the queue's stats after.
+
+    Returned by the drain activity and, as it is, by TaskProcessorWorkflow.
+    """
 
     queue: str
     result: DrainResult
     stats: QueueStats | None
     """None when the queue does not exist yet (nothing was ever enqueued)."""
+
+    @property
+    def processed(self) -> int:
+        return self.result.completed + self.result.failed + self.result.cancelled
+
+
+class QueueSnapshot(BaseModel):
+    """The state carried from one queue run to the next."""
+
+    tasks: list[TaskRecord] = Field(default_factory=list)
+    executions: list[TaskExecution] = Field(default_factory=list)
+    completed: list[TaskRecord] = Field(default_factory=list)
+    cancelled: list[TaskRecord] = Field(default_factory=list)
+    finished_keys: list[tuple[str, str]] = Field(default_factory=list)
+    counts: dict[str, TaskCounts] = Field(default_factory=dict)
+    enqueued: int = 0
+    purged: int = 0
+    next_seq: int = 1
+    paused: bool = False
+    applied: list[tuple[str, list[str], int]] = Field(default_factory=list)

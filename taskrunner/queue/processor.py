@@ -18,8 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from taskrunner.queue.activities import QueueActivities
     from taskrunner.queue.models import (
         DrainInput,
+        DrainReport,
         ProcessorInput,
-        ProcessorSummary,
     )
 
 SOURCE = "task-processor"
@@ -30,7 +30,7 @@ DEFAULT_DRAIN_TIMEOUT = timedelta(hours=1)
 @workflow.defn
 class TaskProcessorWorkflow:
     @workflow.run
-    async def run(self, params: ProcessorInput) -> ProcessorSummary:
+    async def run(self, params: ProcessorInput) -> DrainReport:
         report = await workflow.execute_activity_method(
             QueueActivities.drain_queue,
             DrainInput(queue=params.queue, resume=params.resume),
@@ -41,10 +41,9 @@ class TaskProcessorWorkflow:
             retry_policy=DEFAULT_RETRY,
         )
         result, queue = report.result, report.queue
-        processed = result.completed + result.failed + result.cancelled
-        workflow.logger.info("Task processing complete: %d tasks processed", processed)
+        workflow.logger.info("Task processing complete: %d tasks processed", report.processed)
         if report.stats is not None:
-            workflow.logger.info("Queue stats: %s", report.stats.seed_line())
+            workflow.logger.info("Queue stats: %s", report.stats.summary_line())
         if result.paused:
             workflow.logger.info("Queue %s is paused: pending tasks wait for resume", queue)
         if result.failed:
@@ -54,13 +53,4 @@ class TaskProcessorWorkflow:
                 SOURCE,
                 queue=queue,
             )
-        return ProcessorSummary(
-            queue=queue,
-            processed=processed,
-            succeeded=result.completed,
-            failed=result.failed,
-            cancelled=result.cancelled,
-            outcomes=result.outcomes,
-            stats=report.stats,
-            paused=result.paused,
-        )
+        return report

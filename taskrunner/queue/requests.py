@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from temporalio.exceptions import ApplicationError
 
 from taskrunner.errors import UserError
+from taskrunner.queue.admission import json_size
 from taskrunner.queue.models import TaskSpec
 
 MAX_REQUEST_BYTES = 1_500_000
@@ -19,7 +20,7 @@ limits), with an error that says nothing about the task (or one that looks like 
 
 
 def request_size(spec: TaskSpec) -> int:
-    return len(spec.model_dump_json().encode())
+    return json_size(spec.model_dump(mode="json"))
 
 
 def too_big(size: int) -> str:

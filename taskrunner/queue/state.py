@@ -8,7 +8,9 @@ tasks live in bounded windows.
 
 from __future__ import annotations
 
+import base64
 import heapq
+import zlib
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
@@ -16,16 +18,16 @@ from typing import Any
 from taskrunner.queue.drains import DrainTracker
 from taskrunner.queue.models import (
     QueueConfig,
-    QueueStats,
+    QueueSnapshot,
     TaskCounts,
     TaskRecord,
     TaskSpec,
     TaskStatus,
 )
+from taskrunner.queue.resent import AppliedUpdates
+from taskrunner.tasks.registry import TaskExecution, TaskResult
 
 ACTIVE = (TaskStatus.PENDING, TaskStatus.RUNNING)
-APPLIED_IDS_LIMIT = 20_000
-"""Task ids remembered for recent enqueue updates (see :meth:`QueueState.remember`)."""
 
 
 class QueueState:
@@ -35,6 +37,8 @@ class QueueState:
         self.config = config
         self.tasks: dict[str, TaskRecord] = {}
         """Pending, running and failed tasks (what must never be lost)."""
+        self.executions: dict[str, TaskExecution] = {}
+        """How tasks run, by key: captured from their types when they were enqueued."""
         self.completed: OrderedDict[str, TaskRecord] = OrderedDict()
         """The most recent completed tasks, at most ``recent_limit``."""
         self.cancelled: OrderedDict[str, TaskRecord] = OrderedDict()
@@ -52,23 +56,9 @@ class QueueState:
         self.paused = False
         self.running = 0
         self.drains = DrainTracker()
-        self.applied: OrderedDict[str, tuple[list[str], int]] = OrderedDict()
-        """Recent enqueue update id -> (task ids, created), at most APPLIED_IDS_LIMIT ids."""
-        self._applied_ids = 0
+        self.applied = AppliedUpdates()
 
     # -- enqueue -------------------------------------------------------------
-
-    def remember(self, update_id: str, task_ids: list[str], created: int) -> None:
-        """Record what an enqueue update did.
-
-        A client whose update raced a continue-as-new may send the same update
-        (same id) to the next run; it must get the first answer, not new tasks.
-        """
-        self.applied[update_id] = (task_ids, created)
-        self._applied_ids += len(task_ids)
-        while self._applied_ids > APPLIED_IDS_LIMIT and len(self.applied) > 1:
-            _, (ids, _) = self.applied.popitem(last=False)
-            self._applied_ids -= len(ids)
 
     def find_key(self, key: str | None) -> str | None:
         if key is None:
@@ -82,18 +72,19 @@ class QueueState:
         """Pending or running tasks enqueued at or before ``seq`` (one scan, per drain)."""
         return sum(1 for t in self.tasks.values() if t.status in ACTIVE and t.seq <= seq)
 
-    def add(self, spec: TaskSpec, task_id: str, now: datetime) -> TaskRecord:
+    def add(
+        self, spec: TaskSpec, task_id: str, now: datetime, execution: TaskExecution
+    ) -> TaskRecord:
         """Add a validated task (the caller checked its key is new)."""
-        run_at = spec.run_at if spec.run_at is not None and spec.run_at > now else None
+        due = spec.run_at if spec.run_at is not None and spec.run_at > now else None
+        self.executions.setdefault(execution.key, execution)
         record = TaskRecord(
             id=task_id,
             seq=self.next_seq,
-            type=spec.type,
-            payload=spec.payload,
-            priority=spec.priority,
+            spec=spec,
+            execution=execution.key,
             enqueued_at=now,
-            run_at=run_at,
-            key=spec.key,
+            due_at=due,
         )
         self.next_seq += 1
         self.enqueued += 1
@@ -105,10 +96,10 @@ class QueueState:
         return record
 
     def _queue(self, record: TaskRecord) -> None:
-        if record.run_at is not None:
-            heapq.heappush(self.delayed, (record.run_at, record.seq, record.id))
+        if record.due_at is not None:
+            heapq.heappush(self.delayed, (record.due_at, record.seq, record.id))
         else:
-            heapq.heappush(self.ready, (-record.priority, record.seq, record.id))
+            heapq.heappush(self.ready, (-record.spec.priority, record.seq, record.id))
 
     # -- picking -------------------------------------------------------------
 
@@ -117,8 +108,8 @@ class QueueState:
             _, _, task_id = heapq.heappop(self.delayed)
             record = self.tasks.get(task_id)
             if record is not None and record.status == TaskStatus.PENDING:
-                record.run_at = None
-                heapq.heappush(self.ready, (-record.priority, record.seq, record.id))
+                record.due_at = None
+                heapq.heappush(self.ready, (-record.spec.priority, record.seq, record.id))
 
     def _drop_stale(self) -> None:
         # Cancelled tasks leave their heap entry behind; skip it when it surfaces.
@@ -155,8 +146,8 @@ class QueueState:
 
     # -- outcomes ------------------------------------------------------------
 
-    def complete(self, record: TaskRecord, summary: str, details: dict[str, Any], now: datetime):
-        record.summary, record.details, record.last_error = summary, details, None
+    def complete(self, record: TaskRecord, result: TaskResult, now: datetime) -> None:
+        record.result, record.last_error = result, None
         self._finish(record, TaskStatus.COMPLETED, now)
 
     def fail(self, record: TaskRecord, error: str, now: datetime) -> None:
@@ -168,7 +159,7 @@ class QueueState:
     def retry_later(self, record: TaskRecord, error: str, at: datetime) -> None:
         """Back off after a failed attempt: pending again, due at ``at``; no slot is held."""
         record.last_error = error
-        record.run_at = at
+        record.due_at = at
         self._move(record, TaskStatus.PENDING)
         self._queue(record)
 
@@ -178,9 +169,10 @@ class QueueState:
         del self.tasks[record.id]
         window = self.completed if status == TaskStatus.COMPLETED else self.cancelled
         _bounded_put(window, record.id, record, self.config.recent_limit)
-        if record.key is not None:
-            self.active_keys.pop(record.key, None)
-            _bounded_put(self.finished_keys, record.key, record.id, self.config.idempotency_window)
+        key = record.spec.key
+        if key is not None:
+            self.active_keys.pop(key, None)
+            _bounded_put(self.finished_keys, key, record.id, self.config.idempotency_window)
         self.drains.finished(record)
 
     def _move(self, record: TaskRecord, status: TaskStatus) -> None:
@@ -210,7 +202,7 @@ class QueueState:
         """Give a failed task a new round of attempts."""
         record = self.tasks[task_id]
         record.round_start = record.attempts
-        record.run_at = record.started_at = record.finished_at = None
+        record.due_at = record.started_at = record.finished_at = None
         self._move(record, TaskStatus.PENDING)
         self._queue(record)
         self.drains.reactivated(record)
@@ -225,9 +217,9 @@ class QueueState:
             record = self.tasks.pop(task_id)
             self._counts(record.type).failed -= 1
             self.purged += 1
-            if record.key is not None:
+            if record.spec.key is not None:
                 # A purged task no longer exists: its key may be used again.
-                self.active_keys.pop(record.key, None)
+                self.active_keys.pop(record.spec.key, None)
         return ids
 
     # -- queries -------------------------------------------------------------
@@ -235,41 +227,50 @@ class QueueState:
     def get(self, task_id: str) -> TaskRecord | None:
         return self.tasks.get(task_id) or self.completed.get(task_id) or self.cancelled.get(task_id)
 
-    def list(self, status: TaskStatus | None, limit: int) -> list[TaskRecord]:
-        """Tasks with ``status`` (pending in the order they will run; finished newest first)."""
-        if status == TaskStatus.PENDING:
-            pending = [t for t in self.tasks.values() if t.status == TaskStatus.PENDING]
-            return sorted(pending, key=_run_order)[:limit]
-        if status == TaskStatus.COMPLETED:
-            return list(reversed(self.completed.values()))[:limit]
-        if status == TaskStatus.CANCELLED:
-            return list(reversed(self.cancelled.values()))[:limit]
-        if status is not None:
-            return [t for t in self.tasks.values() if t.status == status][:limit]
-        everything = [*self.tasks.values(), *self.completed.values(), *self.cancelled.values()]
-        return sorted(everything, key=lambda t: t.seq)[:limit]
+    # -- continue-as-new -------------------------------------------------------
 
-    def stats(self, name: str, run_number: int) -> QueueStats:
-        total = TaskCounts()
-        for counts in self.counts.values():
-            for field in TaskCounts.model_fields:
-                setattr(total, field, getattr(total, field) + getattr(counts, field))
-        return QueueStats(
-            queue=name,
-            total=total.total,
-            **total.model_dump(),
+    def to_snapshot(self) -> str:
+        """Everything a next run needs, as compressed JSON (running tasks have finished).
+
+        Task payloads repeat their field names, so a large backlog compresses well.
+        """
+        live = {r.execution for r in self.tasks.values()}
+        snapshot = QueueSnapshot(
+            tasks=list(self.tasks.values()),
+            executions=[e for key, e in self.executions.items() if key in live],
+            completed=list(self.completed.values()),
+            cancelled=list(self.cancelled.values()),
+            finished_keys=list(self.finished_keys.items()),
+            counts=self.counts,
             enqueued=self.enqueued,
             purged=self.purged,
+            next_seq=self.next_seq,
             paused=self.paused,
-            run_number=run_number,
-            drains=len(self.drains.active),
-            by_type={k: v.model_copy() for k, v in sorted(self.counts.items())},
+            applied=self.applied.dump(),
         )
+        raw = snapshot.model_dump_json(exclude_defaults=True).encode()
+        return base64.b64encode(zlib.compress(raw, 6)).decode()
 
-
-def _run_order(record: TaskRecord) -> tuple[Any, ...]:
-    due = record.run_at.timestamp() if record.run_at is not None else 0.0
-    return (due, -record.priority, record.seq)
+    @classmethod
+    def from_snapshot(cls, config: QueueConfig, encoded: str) -> QueueState:
+        """Rebuild a state (its heaps and key index) from :meth:`to_snapshot` output."""
+        snapshot = QueueSnapshot.model_validate_json(zlib.decompress(base64.b64decode(encoded)))
+        state = cls(config)
+        state.counts = snapshot.counts
+        state.enqueued, state.purged = snapshot.enqueued, snapshot.purged
+        state.next_seq, state.paused = snapshot.next_seq, snapshot.paused
+        state.executions = {e.key: e for e in snapshot.executions}
+        state.completed = OrderedDict((t.id, t) for t in snapshot.completed)
+        state.cancelled = OrderedDict((t.id, t) for t in snapshot.cancelled)
+        state.finished_keys = OrderedDict(snapshot.finished_keys)
+        state.applied = AppliedUpdates.load(snapshot.applied)
+        for record in sorted(snapshot.tasks, key=lambda t: t.seq):
+            state.tasks[record.id] = record
+            if record.spec.key is not None:
+                state.active_keys[record.spec.key] = record.id
+            if record.status == TaskStatus.PENDING:
+                state._queue(record)
+        return state
 
 
 def _bounded_put(window: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:

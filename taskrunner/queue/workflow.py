@@ -1,9 +1,10 @@
-"""TaskQueueWorkflow: one durable queue (the seed's TaskQueue + LoopStep) per workflow.
+"""TaskQueueWorkflow: one durable queue per workflow.
 
 Producers enqueue with validated updates; the run loop starts due tasks up to
-``max_concurrency`` at once, each as its type's activity; commands and queries
-work on the state while it runs. When history grows long the queue stops starting
-tasks, lets running ones finish, and continues as new with its state.
+``max_concurrency`` at once, each as the activity captured for it at enqueue;
+commands and queries work on the state while it runs. When history grows long the
+queue stops starting tasks, lets running ones finish, and continues as new with
+its state.
 """
 
 from __future__ import annotations
@@ -16,11 +17,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from taskrunner.queue import snapshot as queue_snapshot
-    from taskrunner.queue.admission import (
-        check_spec,
-        reject,
-    )
+    from taskrunner.errors import rejected
+    from taskrunner.queue.admission import check_room, check_spec
     from taskrunner.queue.models import (
         BatchEnqueued,
         CommandResult,
@@ -35,13 +33,13 @@ with workflow.unsafe.imports_passed_through():
         TaskRef,
         TaskSpec,
         TaskStatus,
+        queue_workflow_id,
     )
+    from taskrunner.queue.queries import list_tasks, queue_stats
     from taskrunner.queue.retries import run_attempt
     from taskrunner.queue.state import QueueState
-
-
-def queue_workflow_id(name: str) -> str:
-    return f"task-queue/{name}"
+    from taskrunner.queue.worker_context import TaskTypeResolver, current_task_types
+    from taskrunner.tasks.registry import TaskExecution
 
 
 @workflow.defn
@@ -51,10 +49,11 @@ class TaskQueueWorkflow:
         self._config = params.config
         self._run_number = params.run_number
         self._state = (
-            queue_snapshot.load(params.config, params.snapshot)
+            QueueState.from_snapshot(params.config, params.snapshot)
             if params.snapshot
             else QueueState(params.config)
         )
+        self._task_types = TaskTypeResolver()
         self._source = queue_workflow_id(params.config.name)
         self._busy = 0
         """Task coroutines still running (activity, then maybe a notification)."""
@@ -77,7 +76,7 @@ class TaskQueueWorkflow:
         workflow.continue_as_new(
             QueueInput(
                 config=self._config,
-                snapshot=queue_snapshot.dump(self._state),
+                snapshot=self._state.to_snapshot(),
                 run_number=self._run_number + 1,
             )
         )
@@ -129,8 +128,7 @@ class TaskQueueWorkflow:
             self._busy += 1
             self._spawn(self._run_task(record))
             if interval:
-                # The seed's DelayStep between tasks, as a durable timer.
-                await workflow.sleep(interval)
+                await workflow.sleep(interval)  # a durable timer between two starts
 
     async def _run_task(self, record: TaskRecord) -> None:
         try:
@@ -142,30 +140,42 @@ class TaskQueueWorkflow:
     # -- enqueue -----------------------------------------------------------------
 
     @workflow.update
-    def enqueue(self, spec: TaskSpec) -> Enqueued:
-        ids, created = self._enqueue([spec])
+    async def enqueue(self, spec: TaskSpec) -> Enqueued:
+        ids, created = await self._enqueue([spec])
         return Enqueued(task_id=ids[0], created=created == 1)
 
     @enqueue.validator
     def _check_enqueue(self, spec: TaskSpec) -> None:
-        self._check_room(1)
-        check_spec(spec, self._config.max_payload_bytes)
+        check_room(self._state.active_count(), 1, self._config)
+        check_spec(spec, self._config, current_task_types())
 
     @workflow.update
-    def enqueue_batch(self, batch: EnqueueBatch) -> BatchEnqueued:
-        ids, created = self._enqueue(batch.tasks)
+    async def enqueue_batch(self, batch: EnqueueBatch) -> BatchEnqueued:
+        ids, created = await self._enqueue(batch.tasks)
         return BatchEnqueued(task_ids=ids, created=created)
 
-    def _enqueue(self, specs: list[TaskSpec]) -> tuple[list[str], int]:
+    @enqueue_batch.validator
+    def _check_batch(self, batch: EnqueueBatch) -> None:
+        check_room(self._state.active_count(), len(batch.tasks), self._config)
+        task_types = current_task_types()
+        for index, spec in enumerate(batch.tasks):
+            try:
+                check_spec(spec, self._config, task_types)
+            except Exception as err:
+                raise rejected(f"task {index}: {getattr(err, 'message', err)}") from None
+
+    async def _enqueue(self, specs: list[TaskSpec]) -> tuple[list[str], int]:
         update = workflow.current_update_info()
         if update is not None and update.id in self._state.applied:
-            return self._state.applied[update.id]  # a re-sent update: the first answer
+            return self._state.applied.answer(update.id)  # a re-sent update: the first answer
+        # How each type runs is captured now, from history: replays and later workers agree.
+        executions = await self._task_types.executions({s.type for s in specs})
         ids = []
         created = 0
         for spec in specs:
             existing = self._state.find_key(spec.key)
             if existing is None:
-                existing = self._add(spec)
+                existing = self._add(spec, executions[spec.type])
                 created += 1
             ids.append(existing)
         self._remember(ids, created)
@@ -179,30 +189,13 @@ class TaskQueueWorkflow:
     def _remember(self, task_ids: list[str], created: int = 0) -> None:
         update = workflow.current_update_info()
         if update is not None:
-            self._state.remember(update.id, task_ids, created)
+            self._state.applied.remember(update.id, task_ids, created)
 
-    @enqueue_batch.validator
-    def _check_batch(self, batch: EnqueueBatch) -> None:
-        self._check_room(len(batch.tasks))
-        for index, spec in enumerate(batch.tasks):
-            try:
-                check_spec(spec, self._config.max_payload_bytes)
-            except Exception as err:
-                raise reject(f"task {index}: {getattr(err, 'message', err)}") from None
-
-    def _check_room(self, count: int) -> None:
-        limit = self._config.max_active_tasks
-        if self._state.active_count() + count > limit:
-            raise reject(
-                f"queue {self._config.name!r} is full ({limit} pending or running tasks); "
-                "retry later or shard the work over more queues"
-            )
-
-    def _add(self, spec: TaskSpec) -> str:
+    def _add(self, spec: TaskSpec, execution: TaskExecution) -> str:
         task_id = workflow.uuid4().hex[:12]
         while self._state.get(task_id) is not None:
             task_id = workflow.uuid4().hex[:12]
-        self._state.add(spec, task_id, workflow.now())
+        self._state.add(spec, task_id, workflow.now(), execution)
         if spec.run_at is not None:
             self._arm_timer()
         return task_id
@@ -214,9 +207,9 @@ class TaskQueueWorkflow:
             return  # done by this update already (the handler answers the same)
         record = self._state.get(task_id)
         if record is None:
-            raise reject(f"unknown task id {task_id!r} in queue {self._config.name!r}")
+            raise rejected(f"unknown task id {task_id!r} in queue {self._config.name!r}")
         if record.status != status:
-            raise reject(
+            raise rejected(
                 f"task {task_id} is {record.status.value}; only {status.value} tasks can be "
                 f"{action}"
             )
@@ -286,11 +279,11 @@ class TaskQueueWorkflow:
 
     @workflow.query
     def stats(self) -> QueueStats:
-        return self._state.stats(self._config.name, self._run_number)
+        return queue_stats(self._state, self._config.name, self._run_number)
 
     @workflow.query
     def list_tasks(self, request: ListTasks) -> list[TaskRecord]:
-        return self._state.list(request.status, request.limit)
+        return list_tasks(self._state, request.status, request.limit)
 
     @workflow.query
     def task(self, ref: TaskRef) -> TaskRecord | None:

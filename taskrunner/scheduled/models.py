@@ -1,4 +1,4 @@
-"""Input and combined report of ScheduledTasksWorkflow (the seed's runScheduledTasks)."""
+"""Input and combined report of ScheduledTasksWorkflow (health, queue, maintenance)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from taskrunner.maintenance.models import (
     MaintenanceReport,
 )
 from taskrunner.queue.models import (
+    DrainReport,
     ProcessorInput,
-    ProcessorSummary,
 )
 
 
@@ -26,11 +26,11 @@ class ScheduledTasksInput(BaseModel):
 
 class ScheduledTasksReport(BaseModel):
     health: HealthReport
-    processing: ProcessorSummary
+    processing: DrainReport
     maintenance: MaintenanceReport | None = None
     maintenance_error: str | None = None
     """Why maintenance failed (its error notification has gone out already)."""
 
     @property
     def ok(self) -> bool:
-        return self.maintenance_error is None and self.processing.failed == 0
+        return self.maintenance_error is None and self.processing.result.failed == 0

@@ -1,19 +1,36 @@
-"""The built-in task types: email, report and dataSync."""
+"""The built-in task types. Adding one: a module in this package, one entry below."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from taskrunner.tasks.data_sync import DataSyncPayload
-from taskrunner.tasks.email import EmailPayload
-from taskrunner.tasks.registry import TASK_TYPES, TaskType
-from taskrunner.tasks.report import ReportPayload
+from taskrunner.tasks.data_sync import DataSyncPayload, DataSyncTask
+from taskrunner.tasks.email import EmailPayload, EmailTask
+from taskrunner.tasks.registry import TaskRegistry, TaskType
+from taskrunner.tasks.report import ReportPayload, ReportTask
 
-BUILTIN = [
-    TaskType("email", EmailPayload, "task_email", timedelta(seconds=60)),
-    TaskType("report", ReportPayload, "task_report", timedelta(minutes=10), timedelta(seconds=30)),
-    TaskType(
-        "dataSync", DataSyncPayload, "task_data_sync", timedelta(minutes=30), timedelta(seconds=30)
-    ),
-]
-TASK_TYPES.update({t.name: t for t in BUILTIN})
+BUILTIN_TASK_TYPES = TaskRegistry(
+    [
+        TaskType(
+            "email",
+            EmailPayload,
+            lambda settings: EmailTask(settings).task_email,
+            start_to_close_timeout=timedelta(seconds=60),
+        ),
+        TaskType(
+            "report",
+            ReportPayload,
+            lambda settings: ReportTask(settings).task_report,
+            start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(seconds=30),
+        ),
+        TaskType(
+            "dataSync",
+            DataSyncPayload,
+            lambda settings: DataSyncTask(settings).task_data_sync,
+            start_to_close_timeout=timedelta(minutes=30),
+            heartbeat_timeout=timedelta(seconds=30),
+        ),
+    ]
+)
+"""What every worker runs unless it is given another registry."""

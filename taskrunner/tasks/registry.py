@@ -1,37 +1,33 @@
-"""The task type registry: name -> payload model, activity, timeouts, retry policy.
+"""Task types: what the queue runs, each declared once.
 
-Adding a task type is one entry here plus one activity (see the README). Workflow
-code reads this registry (it is plain data, passed through the sandbox).
+A :class:`TaskType` names its payload model, the activity that executes it, its
+timeouts and its retry policy. A :class:`TaskRegistry` is a fixed set of them:
+the worker registers each type's activity from it, the queue's enqueue validator
+checks payloads against it, and when a task is enqueued the queue captures the
+type's :class:`TaskExecution` (activity name, timeouts, retry policy) into its
+own state, so a worker deployed later with other values never changes a task
+already queued, nor the replay of a queue's history.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.activity import _Definition
 from temporalio.common import RetryPolicy
 
 from taskrunner.policies import DEFAULT_RETRY
 
+if TYPE_CHECKING:
+    from taskrunner.settings import Settings
 
-@dataclass(frozen=True)
-class TaskType:
-    name: str
-    payload_model: type[BaseModel]
-    activity: str
-    """Name of the activity that executes it (takes TaskActivityInput, returns TaskResult)."""
-    start_to_close_timeout: timedelta
-    heartbeat_timeout: timedelta | None = None
-    # RetryPolicy is a mutable dataclass: a plain default is refused by @dataclass.
-    retry_policy: RetryPolicy = field(default_factory=lambda: DEFAULT_RETRY)
-
-
-TASK_TYPES: dict[str, TaskType] = {}
-"""Every known task type by name (taskrunner.tasks.builtin fills in the built-in ones)."""
+ActivityFactory = Callable[["Settings"], Callable[..., Any]]
+"""Builds a type's activity (an ``@activity.defn`` callable) from the worker's settings."""
 
 
 class TaskPayload(BaseModel):
@@ -56,20 +52,83 @@ class TaskResult(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def registered(*task_types: TaskType) -> Iterator[None]:
-    """Add task types to :data:`TASK_TYPES` for the duration of a ``with`` block.
+class TaskExecution(BaseModel):
+    """How the queue runs a task: captured from its type when the task is enqueued."""
 
-    The queue's validator and its processing loop read the same dict, so a type
-    added here is accepted and executed alike (the worker must also register the
-    type's activity). Tests use it for their own task types.
+    key: str
+    """``<type>@<digest>``: tasks enqueued under the same declaration share one entry."""
+    activity: str
+    start_to_close_timeout: timedelta
+    heartbeat_timeout: timedelta | None = None
+    retry_policy: RetryPolicy
+
+
+@dataclass(frozen=True)
+class TaskType:
+    """One kind of task.
+
+    Args:
+        name: What producers write in ``TaskSpec.type``.
+        payload: The pydantic model a payload must satisfy (checked at enqueue).
+        activity: Builds the activity that executes a task from the worker's settings;
+            it takes a :class:`TaskActivityInput` and returns a :class:`TaskResult`.
+        start_to_close_timeout: Longest one attempt may run.
+        heartbeat_timeout: An attempt that stops heartbeating this long is retried.
+        retry_policy: Attempts and backoff; the queue applies it itself.
     """
-    clashes = [t.name for t in task_types if t.name in TASK_TYPES]
-    if clashes:
-        raise ValueError(f"task type(s) already registered: {', '.join(clashes)}")
-    TASK_TYPES.update({t.name: t for t in task_types})
-    try:
-        yield
-    finally:
-        for t in task_types:
-            TASK_TYPES.pop(t.name, None)
+
+    name: str
+    payload: type[BaseModel]
+    activity: ActivityFactory
+    start_to_close_timeout: timedelta
+    heartbeat_timeout: timedelta | None = None
+    # RetryPolicy is a mutable dataclass: a plain default is refused by @dataclass.
+    retry_policy: RetryPolicy = field(default_factory=lambda: DEFAULT_RETRY)
+
+    def execution(self, activity_name: str) -> TaskExecution:
+        """What the queue captures for a task of this type, given its activity's name."""
+        parts = TaskExecution(
+            key=self.name,
+            activity=activity_name,
+            start_to_close_timeout=self.start_to_close_timeout,
+            heartbeat_timeout=self.heartbeat_timeout,
+            retry_policy=self.retry_policy,
+        )
+        digest = hashlib.sha256(parts.model_dump_json().encode()).hexdigest()[:10]
+        return parts.model_copy(update={"key": f"{self.name}@{digest}"})
+
+
+class TaskRegistry(Mapping[str, TaskType]):
+    """A fixed set of task types by name; ``including`` makes a new, larger one."""
+
+    def __init__(self, types: Iterable[TaskType] = ()) -> None:
+        self._types: dict[str, TaskType] = {}
+        for task_type in types:
+            if task_type.name in self._types:
+                raise ValueError(f"task type {task_type.name!r} is declared twice")
+            self._types[task_type.name] = task_type
+
+    def __getitem__(self, name: str) -> TaskType:
+        return self._types[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._types)
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def including(self, *types: TaskType) -> TaskRegistry:
+        """This registry plus ``types`` (a name declared twice is an error)."""
+        return TaskRegistry([*self._types.values(), *types])
+
+    def names(self) -> str:
+        """The known names, for error messages."""
+        return ", ".join(sorted(self._types)) or "none"
+
+
+def activity_name(activity: Callable[..., Any]) -> str:
+    """The name an ``@activity.defn`` callable is registered under."""
+    name = _Definition.must_from_callable(activity).name
+    if name is None:
+        raise ValueError(f"{activity!r} is a dynamic activity; a task type needs a named one")
+    return name

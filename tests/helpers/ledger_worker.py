@@ -22,11 +22,11 @@ from temporalio.common import RetryPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from taskrunner.settings import load_settings
+from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
 from taskrunner.tasks.registry import (
     TaskActivityInput,
     TaskResult,
     TaskType,
-    registered,
 )
 
 
@@ -34,16 +34,6 @@ class LedgeredPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=0, ge=0)
     sleep_ms: int = Field(default=50, ge=0, le=5000)
-
-
-LEDGERED = TaskType(
-    "ledgered",
-    LedgeredPayload,
-    "test_ledgered",
-    # Short: a task lost with a killed worker is retried after this.
-    timedelta(seconds=5),
-    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=5),
-)
 
 
 def open_ledger(path: Path) -> sqlite3.Connection:
@@ -84,11 +74,18 @@ async def main(address: str, task_queue: str, data_dir: str, ledger: str) -> Non
     settings = load_settings(data_dir=Path(data_dir), task_queue=task_queue)
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     acts = LedgerActivities(Path(ledger))
-    with registered(LEDGERED):
-        async with build_worker(client, settings, extra_activities=[acts.ledgered]):
-            sys.stdout.write("worker ready\n")
-            sys.stdout.flush()
-            await asyncio.Event().wait()
+    ledgered = TaskType(
+        "ledgered",
+        LedgeredPayload,
+        lambda _: acts.ledgered,
+        # Short: a task lost with a killed worker is retried after this.
+        timedelta(seconds=5),
+        retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=5),
+    )
+    async with build_worker(client, settings, task_types=BUILTIN_TASK_TYPES.including(ledgered)):
+        sys.stdout.write("worker ready\n")
+        sys.stdout.flush()
+        await asyncio.Event().wait()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -22,22 +22,20 @@ from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from taskrunner.errors import INVALID_TASK_DATA
+from taskrunner.policies import DEFAULT_RETRY
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import QueueStats
 from taskrunner.settings import Settings
-from taskrunner.tasks.registry import (
-    TaskActivityInput,
-    TaskResult,
-    TaskType,
-    registered,
-)
+from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
+from taskrunner.tasks.registry import TaskActivityInput, TaskResult, TaskType
 from tests.helpers import assert_eventually
 
 FAST_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=10),
     maximum_interval=timedelta(milliseconds=50),
     maximum_attempts=3,
-    non_retryable_error_types=["InvalidTaskData"],
+    non_retryable_error_types=[INVALID_TASK_DATA],
 )
 
 
@@ -45,20 +43,6 @@ class SamplePayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=0, ge=0)
     sleep_ms: int = Field(default=0, ge=0, le=5000)
-
-
-TEST_TYPES = [
-    TaskType("noop", SamplePayload, "test_noop", timedelta(seconds=30), retry_policy=FAST_RETRY),
-    TaskType(
-        "sleepy", SamplePayload, "test_sleepy", timedelta(seconds=30), retry_policy=FAST_RETRY
-    ),
-    TaskType("flaky", SamplePayload, "test_flaky", timedelta(seconds=30), retry_policy=FAST_RETRY),
-    TaskType(
-        "doomed", SamplePayload, "test_always_fails", timedelta(seconds=30), retry_policy=FAST_RETRY
-    ),
-    # The production default: 3 attempts, exponential backoff from 1 s.
-    TaskType("always_fails", SamplePayload, "test_always_fails", timedelta(seconds=30)),
-]
 
 
 @dataclass
@@ -121,8 +105,20 @@ class Ledger:
             raise ApplicationError("the disk is on fire", type="DiskOnFire")
         return self._done(params)
 
-    def activities(self) -> list[Any]:
-        return [self.noop, self.sleepy, self.flaky, self.always_fails]
+    def task_types(self) -> list[TaskType]:
+        """The test task types, run by this ledger's activities."""
+
+        def of(name: str, run: Any, retry: RetryPolicy = FAST_RETRY) -> TaskType:
+            return TaskType(name, SamplePayload, lambda _: run, timedelta(seconds=30), None, retry)
+
+        return [
+            of("noop", self.noop),
+            of("sleepy", self.sleepy),
+            of("flaky", self.flaky),
+            of("doomed", self.always_fails),
+            # The production default: 3 attempts, exponential backoff from 1 s.
+            of("always_fails", self.always_fails, DEFAULT_RETRY),
+        ]
 
 
 @dataclass
@@ -133,24 +129,31 @@ class QueueHarness:
 
 
 @contextlib.asynccontextmanager
-async def running_queue(client: Client, settings: Settings) -> AsyncIterator[QueueHarness]:
-    """Worker + test task types + a fresh queue; the queue workflow is ended afterwards."""
+async def running_queue(
+    client: Client,
+    settings: Settings,
+    extra_types: Callable[[Ledger], list[TaskType]] = lambda ledger: [],
+) -> AsyncIterator[QueueHarness]:
+    """Worker + test task types + a fresh queue; the queue workflow is ended afterwards.
+
+    ``extra_types`` adds task types of the test's own (given the ledger, for activities).
+    """
     from taskrunner.worker import build_worker
 
     ledger = Ledger()
     queue = QueueClient(client, settings, f"test-{uuid.uuid4().hex[:10]}")
-    with registered(*TEST_TYPES):
-        async with build_worker(client, settings, extra_activities=ledger.activities()):
-            try:
-                yield QueueHarness(queue, ledger, client)
-            finally:
-                ledger.release.set()
-                # The time-skipping server stops skipping time for good when a workflow
-                # is terminated with an activity in flight: let running tasks end first.
-                with contextlib.suppress(Exception):
-                    await assert_eventually(lambda: _idle(queue), timeout=15)
-                with contextlib.suppress(Exception):
-                    await queue.handle.terminate("test over")
+    task_types = BUILTIN_TASK_TYPES.including(*ledger.task_types(), *extra_types(ledger))
+    async with build_worker(client, settings, task_types=task_types):
+        try:
+            yield QueueHarness(queue, ledger, client)
+        finally:
+            ledger.release.set()
+            # The time-skipping server stops skipping time for good when a workflow
+            # is terminated with an activity in flight: let running tasks end first.
+            with contextlib.suppress(Exception):
+                await assert_eventually(lambda: _idle(queue), timeout=15)
+            with contextlib.suppress(Exception):
+                await queue.handle.terminate("test over")
 
 
 async def _idle(queue: QueueClient) -> None:
