@@ -9,7 +9,7 @@ from temporalio.common import RetryPolicy
 from taskrunner.errors import NEVER_RETRIED
 
 DEFAULT_ATTEMPTS = 3
-"""Attempts before a step is given up (the seed's limit of 3)."""
+"""Attempts before a step is given up (three, as Celery and most job runners default to)."""
 
 DEFAULT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

@@ -1,4 +1,4 @@
-"""`taskrunner demo` (what `make demo` runs): the seed's one-shot flow, real effects."""
+"""`taskrunner demo` (what `make demo` runs): one pass of every scheduled job, real effects."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ScheduledTasksWorkflow (the seed's runScheduledTasks) in the time-skipping environment."""
+"""ScheduledTasksWorkflow (health, queue processor, maintenance) in the time-skipping environment."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``taskrunner demo``: the seed's one-shot run, end to end, with real effects."""
+"""``taskrunner demo``: one pass of every scheduled job over four sample tasks, with real effects."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from taskrunner.queue.models import (
 from taskrunner.scheduled.models import (
     ScheduledTasksInput,
     ScheduledTasksReport,
+    scheduled_workflow_id,
 )
 from taskrunner.settings import Settings
 
@@ -29,16 +30,16 @@ DEMO_RECORDS = 25
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="the seed's one-shot flow: enqueue 4 tasks, run health, queue and maintenance",
-        description="Enqueue the seed's four tasks (2 emails, a report, a data sync) into a "
+        help="one-shot tour: enqueue 4 sample tasks, run health, queue and maintenance",
+        description="Enqueue four sample tasks (2 emails, a report, a data sync) into a "
         "fresh queue, run ScheduledTasksWorkflow (health -> queue -> maintenance) and print "
-        "the seed's output. Effects land in the data directory.",
+        "what each step did. Effects land in the data directory.",
     )
     parser.set_defaults(handler=demo_command)
 
 
-def seed_tasks(source: Path) -> list[TaskSpec]:
-    """The seed's four tasks; the data sync reads a JSON file the demo writes."""
+def sample_tasks(source: Path) -> list[TaskSpec]:
+    """Four sample tasks; the data sync reads a JSON file the demo writes."""
     return [
         TaskSpec(
             type="email",
@@ -83,10 +84,10 @@ async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     print(RULE)
     print(f"Started at: {started.isoformat(timespec='milliseconds')}\n")
     stamp = started.strftime("%Y%m%dT%H%M%S")
-    specs = seed_tasks(write_demo_source(settings))
+    specs = sample_tasks(write_demo_source(settings))
     async with temporal_session(settings) as session:
         queue = QueueClient(session.client, settings, f"demo-{stamp}")
-        # Paused until the processor runs, so that run processes and reports them (the seed).
+        # Paused until the processor runs, so that run processes and reports them.
         await queue.create(paused=True)
         batch = await queue.enqueue_batch(specs)
         print(f"Task queue initialized with {len(batch.task_ids)} tasks\n", flush=True)
@@ -96,7 +97,7 @@ async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
                 processor=ProcessorInput(queue=queue.name, resume=True),
                 maintenance=maintenance_input(settings),
             ),
-            id=f"scheduled-tasks/demo-{stamp}",
+            id=scheduled_workflow_id(f"demo-{stamp}"),
             task_queue=settings.task_queue,
         )
     print(render_demo(report, dict(zip(batch.task_ids, specs, strict=True))))
@@ -115,7 +116,7 @@ def _action(spec: TaskSpec) -> str:
 
 
 def render_demo(report: ScheduledTasksReport, specs: dict[str, TaskSpec]) -> str:
-    """The seed's Output section, from the real results."""
+    """The demo's report, from the real results."""
     lines = [">>> Running Health Monitor...", "", render_health(report.health), ""]
     lines += [">>> Processing Task Queue...", ""]
     processing = report.processing

@@ -9,6 +9,7 @@ from taskrunner.cli.session import temporal_session
 from taskrunner.health.models import (
     HealthCheckInput,
     HealthReport,
+    health_workflow_id,
 )
 from taskrunner.settings import Settings
 
@@ -33,7 +34,7 @@ async def health_command(args: argparse.Namespace, settings: Settings) -> int:
         report = await session.client.execute_workflow(
             HealthMonitorWorkflow.run,
             HealthCheckInput(notify=not args.no_notify),
-            id=f"health-monitor/manual-{uuid.uuid4().hex[:8]}",
+            id=health_workflow_id(f"manual-{uuid.uuid4().hex[:8]}"),
             task_queue=settings.task_queue,
         )
     print(render_health(report))
@@ -41,7 +42,7 @@ async def health_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def render_health(report: HealthReport) -> str:
-    """The seed's health output, from real measurements."""
+    """The health report, from real measurements."""
     m = report.metrics
     response = f"{m.response_time_ms:.1f}" if m.response_time_ms is not None else "n/a"
     lines = [

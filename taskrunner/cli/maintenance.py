@@ -10,7 +10,11 @@ import uuid
 from temporalio.client import WorkflowFailureError
 
 from taskrunner.cli.session import temporal_session
-from taskrunner.maintenance.models import WORKFLOW_ID_PREFIX, MaintenanceReport, maintenance_input
+from taskrunner.maintenance.models import (
+    MaintenanceReport,
+    maintenance_input,
+    maintenance_workflow_id,
+)
 from taskrunner.settings import Settings
 from taskrunner.sizes import human_size
 
@@ -41,7 +45,7 @@ async def maintenance_command(args: argparse.Namespace, settings: Settings) -> i
             report = await session.client.execute_workflow(
                 MaintenanceWorkflow.run,
                 params,
-                id=f"{WORKFLOW_ID_PREFIX}/manual-{uuid.uuid4().hex[:8]}",
+                id=maintenance_workflow_id(f"manual-{uuid.uuid4().hex[:8]}"),
                 task_queue=settings.task_queue,
             )
         except WorkflowFailureError as err:
@@ -54,7 +58,7 @@ async def maintenance_command(args: argparse.Namespace, settings: Settings) -> i
 
 
 def render_maintenance(report: MaintenanceReport) -> str:
-    """The seed's console lines, then each step with its real numbers."""
+    """The window line, then each step with its real numbers."""
     where = f"(window {report.window} {report.timezone}, local time {report.local_time[11:16]})"
     if report.status == "skipped":
         return f"⏰ {report.reason} {where}; use --force to run now"

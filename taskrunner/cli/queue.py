@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from taskrunner.cli.queue_render import render_drain, render_record, render_stats, render_tasks
 from taskrunner.cli.session import temporal_session
-from taskrunner.errors import UserError
+from taskrunner.errors import UserError, one_line
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import (
     TaskSpec,
@@ -107,8 +107,8 @@ async def enqueue_command(args: argparse.Namespace, settings: Settings) -> int:
             key=args.key,
         )
     except ValidationError as err:
-        first = err.errors()[0]
-        raise UserError(f"invalid --{first['loc'][0]}: {first['msg']}") from None
+        option = one_line(err, lambda loc: f"--{str(loc[0]).replace('_', '-')}", first_only=True)
+        raise UserError(f"invalid {option}") from None
     async with temporal_session(settings) as session:
         queue = QueueClient(session.client, settings, args.queue)
         result = await queue.enqueue(spec)

@@ -101,7 +101,7 @@ def _summary(r: TaskRecord) -> str | None:
 
 
 def outcome_lines(outcomes: Sequence[TaskOutcome]) -> list[str]:
-    """The seed's per-task lines: each attempt, then how the task ended."""
+    """Per-task lines: each attempt, then how the task ended."""
     lines = []
     for o in outcomes:
         for attempt in range(1, max(o.attempts, 1) + 1):

@@ -61,3 +61,8 @@ class HealthReport(BaseModel):
     alerted: bool
     alert_message: str | None = None
     checked_at: str
+
+
+def health_workflow_id(run: str) -> str:
+    """The id of one HealthMonitorWorkflow run started outside its schedule."""
+    return f"health-monitor/{run}"

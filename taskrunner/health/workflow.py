@@ -1,4 +1,4 @@
-"""HealthMonitorWorkflow: the seed's "Health Monitor", on real measurements."""
+"""HealthMonitorWorkflow: system metrics and service probes; a critical alert when unhealthy."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class HealthMonitorWorkflow:
         )
         workflow.logger.info("Services: %s", "✓ All up" if services.all_up else "✗ Some down")
 
-        # The seed's ConditionalStep: alert on any breach or any service down.
+        # Alert on any breach or any service down.
         message = None
         if not healthy(metrics) or not services.all_up:
             message = alert_message(metrics, services.down())
@@ -71,7 +71,7 @@ def healthy(metrics: SystemMetrics) -> bool:
 
 
 def alert_message(metrics: SystemMetrics, down: list[ServiceStatus]) -> str:
-    """The seed's alert text: metrics above threshold with values, then services down."""
+    """The alert text: metrics above threshold with values, then services down."""
     lines = ["System health alert:"]
     breaches = metrics.breaches()
     if breaches:

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
     from taskrunner.settings import Settings
 
 SKIP_REASON = "Outside maintenance window - skipping"
-"""The seed's words for a run that found the window closed."""
+"""What a run that found the window closed reports."""
+
+
+DEFAULT_WINDOW_START = time(2, 0)
+"""Start of the maintenance window, local time (2 AM)."""
+DEFAULT_WINDOW_END = time(4, 0)
+"""End of the maintenance window, local time, exclusive (4 AM)."""
 
 
 def in_window(at: time, start: time, end: time) -> bool:
@@ -25,19 +31,38 @@ def in_window(at: time, start: time, end: time) -> bool:
     return at >= start or at < end
 
 
-class MaintenanceInput(BaseModel):
-    """Input of MaintenanceWorkflow.
+class MaintenanceWindow(BaseModel):
+    """A daily window of local time; the ``[maintenance]`` settings and the input share it."""
 
-    Workflows cannot read settings, so the caller (CLI or schedule) fills these
-    from them with :func:`taskrunner.maintenance.maintenance_input`.
+    window_start: time = DEFAULT_WINDOW_START
+    window_end: time = DEFAULT_WINDOW_END
+    """Exclusive; a window_end before window_start spans midnight (e.g. 23:00-01:00)."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MaintenanceWindow:
+        if self.window_start == self.window_end:
+            raise ValueError("window_start and window_end must differ")
+        return self
+
+    def is_window_open_at(self, local: datetime) -> bool:
+        return in_window(local.time(), self.window_start, self.window_end)
+
+    @property
+    def window(self) -> str:
+        return f"{self.window_start:%H:%M}-{self.window_end:%H:%M}"
+
+
+class MaintenanceInput(MaintenanceWindow):
+    """Input of MaintenanceWorkflow: the window and target names, from the settings.
+
+    Workflows cannot read settings: the caller (CLI or schedule) builds this with
+    :func:`maintenance_input`.
     """
 
     force: bool = False
     """Run even outside the window (manual runs)."""
     timezone: str = "UTC"
     """IANA zone the window is read in."""
-    window_start: time
-    window_end: time
     targets: list[str] = Field(min_length=1)
     """Names of the worker's configured targets (``maintenance.targets``), in order."""
     as_of: datetime | None = None
@@ -45,12 +70,6 @@ class MaintenanceInput(BaseModel):
     scheduled time, so a run started a little late (or backfilled) counts for its slot."""
 
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
-
-    @model_validator(mode="after")
-    def _check(self) -> MaintenanceInput:
-        if self.window_start == self.window_end:
-            raise ValueError("window_start and window_end must differ")
-        return self
 
     def local_time(self, now: datetime) -> datetime:
         """``now`` (aware) in the input's zone.
@@ -60,13 +79,6 @@ class MaintenanceInput(BaseModel):
         ``astimezone`` rejects it. Zone data is read once and cached, same on replay.
         """
         return now.astimezone(ZoneInfo(self.timezone))
-
-    def is_window_open_at(self, local: datetime) -> bool:
-        return in_window(local.time(), self.window_start, self.window_end)
-
-    @property
-    def window(self) -> str:
-        return f"{self.window_start:%H:%M}-{self.window_end:%H:%M}"
 
 
 class TargetInput(BaseModel):
@@ -134,7 +146,7 @@ class MaintenanceReport(BaseModel):
 def completion_summary(
     vacuum: list[VacuumResult], analyze: list[AnalyzeResult], backups: list[BackupResult]
 ) -> str:
-    """The seed's completion message; totals over targets, one backup line per target."""
+    """The completion message; totals over targets, one backup line per target."""
     freed = sum(v.freed_bytes for v in vacuum)
     tables = sum(a.tables for a in analyze)
     lines = [
@@ -150,17 +162,21 @@ WORKFLOW_ID_PREFIX = "maintenance"
 """Maintenance workflow ids start with this (``maintenance/manual-...``)."""
 
 
+def maintenance_workflow_id(run: str) -> str:
+    """The id of one MaintenanceWorkflow run started outside its schedule."""
+    return f"{WORKFLOW_ID_PREFIX}/{run}"
+
+
 def maintenance_input(settings: Settings, force: bool = False) -> MaintenanceInput:
     """The workflow input from settings: window, time zone and target names.
 
     The workflow cannot read settings itself; a schedule stores this input, so
     re-apply the schedules after changing the window, zone or targets.
     """
-    m = settings.maintenance
+    window = settings.maintenance.model_dump(include=set(MaintenanceWindow.model_fields))
     return MaintenanceInput(
+        **window,
         force=force,
         timezone=settings.timezone,
-        window_start=m.window_start,
-        window_end=m.window_end,
         targets=[t.name for t in settings.maintenance_targets()],
     )

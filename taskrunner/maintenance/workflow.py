@@ -1,4 +1,4 @@
-"""MaintenanceWorkflow: the seed's "Scheduled Maintenance", on real databases."""
+"""MaintenanceWorkflow: vacuum, analyze, back up and prune each target inside the window."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class MaintenanceWorkflow:
             timezone=params.timezone,
             local_time=local.isoformat(),
         )
-        # The seed's ConditionalStep. A closed window is a normal outcome, not a failure.
+        # A closed window is a normal outcome, not a failure.
         if not window_open and not params.force:
             workflow.logger.info("⏰ %s", SKIP_REASON)
             report.reason = SKIP_REASON
@@ -98,7 +98,7 @@ def failure_message(err: ActivityError) -> str:
 
 
 def summary_with_retention(report: MaintenanceReport) -> str:
-    """The seed's summary, plus a line when retention removed old backups."""
+    """The completion summary, plus a line when retention removed old backups."""
     removed = sum(len(p.removed) for p in report.pruned)
     summary = completion_summary(report.vacuum, report.analyze, report.backups)
     if removed:

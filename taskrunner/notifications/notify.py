@@ -26,7 +26,7 @@ async def notify(
 ) -> bool:
     """Deliver through the configured channels; a delivery failure is logged, not raised.
 
-    The seed runs with ``exit_on_failure: false``: an alert that cannot go out must
+    Notifications are best effort: an alert that cannot go out must
     not fail the business workflow that sent it.
 
     Args:

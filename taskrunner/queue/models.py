@@ -214,7 +214,7 @@ class ProcessorInput(BaseModel):
     """None: the worker's ``settings.queue.name``."""
     resume: bool = False
     """Resume the queue first if it is paused: `taskrunner demo` enqueues into a paused
-    queue so that this run processes (and reports) the tasks, like the seed."""
+    queue so that this run processes (and reports) the tasks it enqueued."""
     drain_timeout_seconds: float | None = None
     """None: one hour."""
 

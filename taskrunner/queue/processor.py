@@ -1,7 +1,7 @@
-"""TaskProcessorWorkflow: the seed's "Task Queue Processor", started every minute.
+"""TaskProcessorWorkflow: drains the default queue, started every minute by its schedule.
 
 It asks the queue to drain what is pending (an activity sends the drain update,
-since workflows cannot update other workflows), logs the seed's summary and warns
+since workflows cannot update other workflows), logs a summary and warns
 when any task failed.
 """
 

@@ -34,3 +34,8 @@ class ScheduledTasksReport(BaseModel):
     @property
     def ok(self) -> bool:
         return self.maintenance_error is None and self.processing.result.failed == 0
+
+
+def scheduled_workflow_id(run: str) -> str:
+    """The id of one ScheduledTasksWorkflow run (its children's ids extend it)."""
+    return f"scheduled-tasks/{run}"

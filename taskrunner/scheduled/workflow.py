@@ -1,9 +1,9 @@
-"""ScheduledTasksWorkflow: the seed's runScheduledTasks(), composed of child workflows.
+"""ScheduledTasksWorkflow: every scheduled job once, in order, as child workflows.
 
 Health monitor, then the queue processor, then maintenance, in that order. A
 maintenance skipped outside its window is a normal outcome; a failed one is
 reported (its error notification has gone out) without failing the whole run,
-as the seed catches it.
+so the report still says how health and the queue went.
 """
 
 from __future__ import annotations

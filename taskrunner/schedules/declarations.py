@@ -1,6 +1,6 @@
-"""The runner's Temporal Schedules, declared in one place (the seed's cron section).
+"""The runner's Temporal Schedules, declared in one place (health, queue processor, maintenance).
 
-``apply_schedules`` (in taskrunner/schedule_ops.py) makes the server match these
+``apply_schedules`` (in taskrunner/schedules/operations.py) makes the server match these
 declarations: create what is missing, update what changed, delete what we manage
 but no longer declare, and never touch schedules we do not manage.
 """
@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -25,8 +26,11 @@ from temporalio.client import (
 
 from taskrunner.errors import UserError
 from taskrunner.health.models import HealthCheckInput
+from taskrunner.health.workflow import HealthMonitorWorkflow
+from taskrunner.maintenance.daily import DailyMaintenanceWorkflow
 from taskrunner.maintenance.models import maintenance_input
 from taskrunner.queue.models import ProcessorInput
+from taskrunner.queue.processor import TaskProcessorWorkflow
 from taskrunner.settings import Settings
 from taskrunner.settings.schedules import ScheduleSettings
 
@@ -37,47 +41,47 @@ MEMO_KEY = "taskrunner"
 @dataclass(frozen=True)
 class Declaration:
     name: str
-    workflow: str
-    """Workflow type the schedule starts."""
+    workflow: Any
+    """Workflow class the schedule starts (its ``run`` takes ``arg``)."""
     cron: Callable[[Settings], tuple[str, ...]]
     """The fire times (the user's ``schedules.<name>.cron`` replaces them)."""
     overlap: ScheduleOverlapPolicy
     catchup_window: timedelta
     """How late a missed run (server or worker down) may still start."""
-    args: Callable[[Settings], list[BaseModel]]
+    arg: Callable[[Settings], BaseModel]
     summary: str
 
 
 DECLARATIONS: tuple[Declaration, ...] = (
     Declaration(
         name="health-monitor",
-        workflow="HealthMonitorWorkflow",
+        workflow=HealthMonitorWorkflow,
         cron=lambda settings: ("*/5 * * * *",),
         # A check still running when the next is due makes the next one pointless.
         overlap=ScheduleOverlapPolicy.SKIP,
         catchup_window=timedelta(minutes=5),
-        args=lambda settings: [HealthCheckInput()],
+        arg=lambda settings: HealthCheckInput(),
         summary="system metrics and service probes; critical alert when unhealthy",
     ),
     Declaration(
         name="task-processor",
-        workflow="TaskProcessorWorkflow",
+        workflow=TaskProcessorWorkflow,
         cron=lambda settings: ("* * * * *",),
         # A drain still running a minute later is still draining: skip, never stack.
         overlap=ScheduleOverlapPolicy.SKIP,
         catchup_window=timedelta(minutes=1),
-        args=lambda settings: [ProcessorInput(queue=settings.queue.name)],
+        arg=lambda settings: ProcessorInput(queue=settings.queue.name),
         summary="drain the default queue; warning when tasks failed",
     ),
     Declaration(
         name="maintenance",
-        workflow="DailyMaintenanceWorkflow",
+        workflow=DailyMaintenanceWorkflow,
         cron=lambda settings: maintenance_fire_times(settings),
         # Two fire times a night (see maintenance_fire_times); a second one while the
         # first still runs has nothing to do.
         overlap=ScheduleOverlapPolicy.SKIP,
         catchup_window=timedelta(minutes=30),
-        args=lambda settings: [maintenance_input(settings)],
+        arg=lambda settings: maintenance_input(settings),
         summary="vacuum, analyze, backup once per local day inside the window",
     ),
 )
@@ -85,7 +89,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
 
 
 def maintenance_fire_times(settings: Settings) -> tuple[str, ...]:
-    """The seed's 02:00, plus the middle of the window, as daily crons.
+    """The window's start (02:00 by default), plus its middle, as daily crons.
 
     Daylight saving can remove the window's first minutes (spring forward at 02:00)
     or repeat them (fall back); the middle of a window longer than the clock change
@@ -120,19 +124,19 @@ class DesiredSchedule:
     paused: bool
     timezone: str
     task_queue: str
-    args: tuple[BaseModel, ...]
+    arg: BaseModel
 
     def fingerprint(self) -> str:
         """Changes whenever anything we would send changes (so apply can skip no-op updates)."""
         decl = self.declaration
         content = {
-            "workflow": decl.workflow,
+            "workflow": decl.workflow.__name__,
             "cron": self.cron,
             "timezone": self.timezone,
             "overlap": decl.overlap.name,
             "catchup": decl.catchup_window.total_seconds(),
             "task_queue": self.task_queue,
-            "args": [a.model_dump(mode="json") for a in self.args],
+            "args": [self.arg.model_dump(mode="json")],
             "paused": self.paused,
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
@@ -141,8 +145,8 @@ class DesiredSchedule:
         decl = self.declaration
         return Schedule(
             action=ScheduleActionStartWorkflow(
-                decl.workflow,
-                args=list(self.args),
+                decl.workflow.run,
+                self.arg,
                 id=f"{self.id}/run",
                 task_queue=self.task_queue,
                 memo={
@@ -182,7 +186,7 @@ def desired_schedules(settings: Settings) -> list[DesiredSchedule]:
                 paused=overrides.paused,
                 timezone=settings.timezone,
                 task_queue=settings.task_queue,
-                args=tuple(decl.args(settings)),
+                arg=decl.arg(settings),
             )
         )
     return desired

@@ -9,6 +9,7 @@ defaults below.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from taskrunner.errors import ConfigError
+from taskrunner.errors import ConfigError, one_line
 from taskrunner.settings.health import HealthSettings
 from taskrunner.settings.maintenance import MaintenanceSettings
 from taskrunner.settings.notifications import NotificationSettings
@@ -140,15 +141,16 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"cannot read settings: {err}".splitlines()[0]) from None
 
 
+PROBE_KINDS = {"tcp", "http", "postgres", "redis", "amqp", "docker"}
+"""Discriminator tags pydantic puts in an error location; not part of a setting's name."""
+
+
+def env_name(loc: Sequence[str | int]) -> str:
+    """A setting's location as the environment variable that sets it."""
+    parts = [str(p) for p in loc if not isinstance(p, int) and p not in PROBE_KINDS]
+    return "TASKRUNNER_" + "__".join(parts).upper() if parts else "settings"
+
+
 def describe_validation_error(err: ValidationError) -> str:
     """One line naming the first bad setting (as its environment variable) and why."""
-    first = err.errors()[0]
-    loc = [str(part) for part in first["loc"] if not isinstance(part, int)]
-    loc = [
-        part for part in loc if part not in {"tcp", "http", "postgres", "redis", "amqp", "docker"}
-    ]
-    env_name = "TASKRUNNER_" + "__".join(loc).upper() if loc else "settings"
-    value = first.get("input")
-    shown = f" (got {value!r})" if value is not None and not isinstance(value, dict | list) else ""
-    more = f"; and {err.error_count() - 1} more problem(s)" if err.error_count() > 1 else ""
-    return f"invalid setting {env_name}{shown}: {first['msg']}{more}"
+    return "invalid setting " + one_line(err, env_name, first_only=True, show_input=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 DEFAULT_THRESHOLD = 90.0
-"""CPU, memory and disk percentage at or above which the system is unhealthy (the seed's 90)."""
+"""CPU, memory and disk percentage at or above which the system is unhealthy."""
 
 
 Percent = Annotated[float, Field(ge=0, le=100)]

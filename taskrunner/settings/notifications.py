@@ -39,7 +39,7 @@ class ChannelSettings(BaseModel):
 
 
 class ConsoleChannel(ChannelSettings):
-    """The seed's ``📧 [PRIORITY] message`` line on standard output."""
+    """One ``📧 [PRIORITY] message`` line per notification on standard output."""
 
     enabled: bool = True
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from temporalio import activity
 
-from taskrunner.errors import invalid_task_data
+from taskrunner.errors import invalid_task_data, one_line
 from taskrunner.tasks.registry import TaskActivityInput
 
 P = TypeVar("P", bound=BaseModel)
@@ -28,9 +28,8 @@ def parse_payload(model: type[P], task: TaskActivityInput) -> P:
     try:
         return model.model_validate(task.payload)
     except ValidationError as err:
-        first = err.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "payload"
-        raise invalid_task_data(f"task {task.task_id}: {field}: {first['msg']}") from None
+        problem = one_line(err, first_only=True)
+        raise invalid_task_data(f"task {task.task_id}: {problem}") from None
 
 
 def file_stem(task_id: str) -> str:

@@ -1,4 +1,4 @@
-"""Console channel: the seed's ``📧 [PRIORITY] message`` line on standard output."""
+"""Console channel: one ``📧 [PRIORITY] message`` line per notification on standard output."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from taskrunner.notifications.models import Notification
 
 
 def console_line(notification: Notification) -> str:
-    """The seed's console format: ``📧 [PRIORITY] message``."""
+    """The console format: ``📧 [PRIORITY] message``."""
     return f"📧 [{notification.priority.value.upper()}] {notification.message}"
 
 
