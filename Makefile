@@ -31,10 +31,12 @@ worker: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python tests/run.py $(PYTEST_ARGS)
 
+# The architecture rules (import contract, module size) are a test: lint runs it too.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

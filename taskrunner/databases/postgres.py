@@ -16,6 +16,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
+from taskrunner import errors
 from taskrunner.databases.base import (
     BackupCheck,
     ColumnKind,
@@ -27,12 +28,6 @@ from taskrunner.databases.base import (
     upsert_statement,
 )
 from taskrunner.databases.sales import demo_sales
-from taskrunner.errors import (
-    CONFIGURATION_ERROR,
-    DATABASE_UNAVAILABLE,
-    INVALID_TASK_DATA,
-    configuration_error,
-)
 
 CONNECT_TIMEOUT_SECONDS = 10
 """Give up connecting after this long (the activity's retry policy tries again)."""
@@ -52,10 +47,10 @@ def to_psycopg(sql: str) -> str:
 def _error_type(err: psycopg.Error) -> str:
     """The ``errors`` type of a driver error, for task sessions and maintenance alike."""
     if isinstance(err, psycopg.OperationalError):  # unreachable, shutting down, lock timeout
-        return DATABASE_UNAVAILABLE
+        return errors.DATABASE_UNAVAILABLE
     if isinstance(err, psycopg.ProgrammingError):  # syntax, missing table/column: wrong query
-        return CONFIGURATION_ERROR
-    return INVALID_TASK_DATA  # data and integrity errors: the records are wrong
+        return errors.CONFIGURATION_ERROR
+    return errors.INVALID_TASK_DATA  # data and integrity errors: the records are wrong
 
 
 def _translated(what: str) -> contextlib.AbstractContextManager[None]:
@@ -131,7 +126,7 @@ class PostgresDatabase(Database):
         found = shutil.which(name, path=str(self.bin_dir) if self.bin_dir else None)
         if found is None:
             where = self.bin_dir if self.bin_dir else "the PATH"
-            raise configuration_error(
+            raise errors.configuration_error(
                 f"{name} not found in {where}; install the PostgreSQL client tools on the worker "
                 "or set TASKRUNNER_MAINTENANCE__PG_BIN_DIR"
             )

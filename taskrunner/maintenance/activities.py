@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -79,10 +79,7 @@ class DatabaseActivities:
         started = time.perf_counter()
         change = await run_heartbeating(engine.vacuum, engine.interrupt)
         return VacuumResult(
-            target=target.name,
-            engine=target.kind,
-            location=engine.location,
-            duration_seconds=round(time.perf_counter() - started, 3),
+            **step_fields(target, engine, started),
             size_before=change.before,
             size_after=change.after,
         )
@@ -92,13 +89,7 @@ class DatabaseActivities:
         target, engine = self._engine(params.target)
         started = time.perf_counter()
         tables = await run_heartbeating(engine.analyze, engine.interrupt)
-        return AnalyzeResult(
-            target=target.name,
-            engine=target.kind,
-            location=engine.location,
-            duration_seconds=round(time.perf_counter() - started, 3),
-            tables=tables,
-        )
+        return AnalyzeResult(**step_fields(target, engine, started), tables=tables)
 
     @activity.defn(name="backup_database")
     async def backup_database(self, params: TargetInput) -> BackupResult:
@@ -123,10 +114,7 @@ class DatabaseActivities:
         finally:
             partial.unlink(missing_ok=True)
         return BackupResult(
-            target=target.name,
-            engine=target.kind,
-            location=engine.location,
-            duration_seconds=round(time.perf_counter() - started, 3),
+            **step_fields(target, engine, started),
             file=str(final),
             size_bytes=final.stat().st_size,
             tables=check.tables,
@@ -152,6 +140,16 @@ class DatabaseActivities:
             kept=[str(p) for p in backups[:keep]],
             removed=[str(p) for p in backups[keep:]],
         )
+
+
+def step_fields(target: DatabaseTarget, engine: Database, started: float) -> dict[str, Any]:
+    """What every step's result says: which target, where, and how long it took."""
+    return {
+        "target": target.name,
+        "engine": target.kind,
+        "location": engine.location,
+        "duration_seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 async def run_heartbeating(work: Callable[[], T], interrupt: Callable[[], None]) -> T:

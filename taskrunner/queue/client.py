@@ -26,22 +26,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from taskrunner.errors import UserError
-from taskrunner.queue.models import (
-    BatchEnqueued,
-    CommandResult,
-    DrainRequest,
-    DrainResult,
-    EnqueueBatch,
-    Enqueued,
-    ListTasks,
-    QueueInput,
-    QueueStats,
-    TaskRecord,
-    TaskRef,
-    TaskSpec,
-    TaskStatus,
-    queue_workflow_id,
-)
+from taskrunner.queue import models
+from taskrunner.queue.models import TaskSpec, TaskStatus, queue_workflow_id
 from taskrunner.queue.requests import (
     MAX_REQUEST_BYTES,
     chunk_ranges,
@@ -87,7 +73,7 @@ class QueueClient:
 
     # -- enqueue -----------------------------------------------------------------
 
-    async def enqueue(self, spec: TaskSpec) -> Enqueued:
+    async def enqueue(self, spec: TaskSpec) -> models.Enqueued:
         """Add one task (creating the queue if needed); returns its id."""
         size = request_size(spec)
         if size > MAX_REQUEST_BYTES:
@@ -98,7 +84,7 @@ class QueueClient:
             lambda: self._with_start(TaskQueueWorkflow.enqueue, spec, update_id)
         )
 
-    async def enqueue_batch(self, specs: Sequence[TaskSpec]) -> BatchEnqueued:
+    async def enqueue_batch(self, specs: Sequence[TaskSpec]) -> models.BatchEnqueued:
         """Add many tasks, ``settings.queue.batch_size`` per update, in order.
 
         Each update is validated all-or-nothing; a bad task names its index in the
@@ -107,7 +93,7 @@ class QueueClient:
         ids: list[str] = []
         created = 0
         for start, end in chunk_ranges(specs, self.settings.queue.batch_size):
-            batch = EnqueueBatch(tasks=list(specs[start:end]))
+            batch = models.EnqueueBatch(tasks=list(specs[start:end]))
             update_id = str(uuid.uuid4())
             try:
                 result = await self._call(
@@ -119,14 +105,14 @@ class QueueClient:
                 raise UserError(shift_index(str(err), start)) from None
             ids += result.task_ids
             created += result.created
-        return BatchEnqueued(task_ids=ids, created=created)
+        return models.BatchEnqueued(task_ids=ids, created=created)
 
     async def create(self, paused: bool = False) -> None:
         """Create the queue now (enqueue creates it too), optionally paused."""
         update_id = str(uuid.uuid4())
         await self._call(
             lambda: self._with_start(
-                TaskQueueWorkflow.enqueue_batch, EnqueueBatch(tasks=[]), update_id
+                TaskQueueWorkflow.enqueue_batch, models.EnqueueBatch(tasks=[]), update_id
             )
         )
         if paused:
@@ -135,7 +121,7 @@ class QueueClient:
     async def _with_start(self, update: Any, arg: Any, update_id: str) -> Any:
         start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             TaskQueueWorkflow.run,
-            QueueInput(config=self.settings.queue.config(self.name)),
+            models.QueueInput(config=self.settings.queue.config(self.name)),
             id=self.workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -154,28 +140,28 @@ class QueueClient:
 
     # -- commands ----------------------------------------------------------------
 
-    async def cancel(self, task_id: str) -> CommandResult:
-        return await self._update(TaskQueueWorkflow.cancel, TaskRef(task_id=task_id))
+    async def cancel(self, task_id: str) -> models.CommandResult:
+        return await self._update(TaskQueueWorkflow.cancel, models.TaskRef(task_id=task_id))
 
-    async def retry(self, task_id: str) -> CommandResult:
-        return await self._update(TaskQueueWorkflow.retry, TaskRef(task_id=task_id))
+    async def retry(self, task_id: str) -> models.CommandResult:
+        return await self._update(TaskQueueWorkflow.retry, models.TaskRef(task_id=task_id))
 
-    async def retry_all(self) -> CommandResult:
+    async def retry_all(self) -> models.CommandResult:
         return await self._update(TaskQueueWorkflow.retry_all)
 
-    async def purge(self) -> CommandResult:
+    async def purge(self) -> models.CommandResult:
         return await self._update(TaskQueueWorkflow.purge)
 
-    async def pause(self) -> CommandResult:
+    async def pause(self) -> models.CommandResult:
         return await self._update(TaskQueueWorkflow.pause)
 
-    async def resume(self) -> CommandResult:
+    async def resume(self) -> models.CommandResult:
         return await self._update(TaskQueueWorkflow.resume)
 
-    async def drain(self, max_outcomes: int = 1000) -> DrainResult:
+    async def drain(self, max_outcomes: int = 1000) -> models.DrainResult:
         """Wait until everything pending or running now has finished, across queue runs."""
-        total = DrainResult(up_to_seq=0, done=False)
-        request = DrainRequest(max_outcomes=max_outcomes)
+        total = models.DrainResult(up_to_seq=0, done=False)
+        request = models.DrainRequest(max_outcomes=max_outcomes)
         while True:
             part = await self._update(TaskQueueWorkflow.drain, request)
             total.up_to_seq = part.up_to_seq
@@ -188,7 +174,7 @@ class QueueClient:
                 total.done, total.paused = part.done, part.paused
                 return total
             # The queue continued as new meanwhile: keep waiting on its next run.
-            request = DrainRequest(up_to_seq=part.up_to_seq, max_outcomes=room)
+            request = models.DrainRequest(up_to_seq=part.up_to_seq, max_outcomes=room)
             await asyncio.sleep(BUSY_BACKOFF[0])
 
     async def _update(self, update: Any, *args: Any) -> Any:
@@ -202,16 +188,18 @@ class QueueClient:
 
     # -- queries -----------------------------------------------------------------
 
-    async def stats(self) -> QueueStats:
+    async def stats(self) -> models.QueueStats:
         return await self._call(lambda: self.handle.query(TaskQueueWorkflow.stats))
 
-    async def list(self, status: TaskStatus | None = None, limit: int = 50) -> list[TaskRecord]:
-        request = ListTasks(status=status, limit=limit)
+    async def list(
+        self, status: TaskStatus | None = None, limit: int = 50
+    ) -> list[models.TaskRecord]:
+        request = models.ListTasks(status=status, limit=limit)
         return await self._call(lambda: self.handle.query(TaskQueueWorkflow.list_tasks, request))
 
-    async def show(self, task_id: str) -> TaskRecord:
+    async def show(self, task_id: str) -> models.TaskRecord:
         record = await self._call(
-            lambda: self.handle.query(TaskQueueWorkflow.task, TaskRef(task_id=task_id))
+            lambda: self.handle.query(TaskQueueWorkflow.task, models.TaskRef(task_id=task_id))
         )
         if record is None:
             raise UserError(f"unknown task id {task_id!r} in queue {self.name!r}")
