@@ -158,3 +158,18 @@ async def test_backfill_refuses_an_empty_range(dev_client: Client, sched_setting
     now = datetime.now(BERLIN)
     with pytest.raises(UserError, match="is not after start"):
         await schedule_ops.backfill(dev_client, settings, "health-monitor", now, now)
+
+
+def test_schedule_inputs_come_from_the_settings_they_declare(make_settings: Any) -> None:
+    from taskrunner.schedules.declarations import desired_schedules
+
+    settings = make_settings(
+        queue={"name": "mail", "drain_timeout_seconds": 120},
+        maintenance={"window_start": "23:00", "window_end": "01:00"},
+    )
+    by_name = {d.declaration.name: d for d in desired_schedules(settings)}
+    processor = by_name["task-processor"].arg.model_dump()
+    assert processor["queue"] == "mail" and processor["drain_timeout_seconds"] == 120
+    maintenance = by_name["maintenance"].arg.model_dump(mode="json")
+    assert (maintenance["window_start"], maintenance["window_end"]) == ("23:00:00", "01:00:00")
+    assert by_name["maintenance"].declaration.workflow.__name__ == "DailyMaintenanceWorkflow"

@@ -114,7 +114,7 @@ def queue_workflow_id(name: str) -> str:
 class QueueInput(BaseModel):
     config: QueueConfig
     snapshot: str | None = None
-    """State carried over continue-as-new (compressed JSON, see queue_snapshot)."""
+    """State carried over continue-as-new (compressed JSON, see QueueState.to_snapshot)."""
     run_number: int = 1
 
 

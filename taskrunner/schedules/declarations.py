@@ -70,7 +70,10 @@ DECLARATIONS: tuple[Declaration, ...] = (
         # A drain still running a minute later is still draining: skip, never stack.
         overlap=ScheduleOverlapPolicy.SKIP,
         catchup_window=timedelta(minutes=1),
-        arg=lambda settings: ProcessorInput(queue=settings.queue.name),
+        arg=lambda settings: ProcessorInput(
+            queue=settings.queue.name,
+            drain_timeout_seconds=settings.queue.drain_timeout_seconds,
+        ),
         summary="drain the default queue; warning when tasks failed",
     ),
     Declaration(

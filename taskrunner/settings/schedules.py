@@ -1,4 +1,4 @@
-"""Per-schedule overrides of the declarations in taskrunner/schedules.py."""
+"""Per-schedule overrides of the declarations in taskrunner/schedules/declarations.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from taskrunner.schedules.cron import validate_cron
 
 
 class ScheduleSettings(BaseModel):
-    """Overrides for one declared schedule (see taskrunner/schedules.py)."""
+    """Overrides for one declared schedule (see taskrunner/schedules/declarations.py)."""
 
     model_config = ConfigDict(extra="forbid")
 
