@@ -83,19 +83,25 @@ async def test_email_task_with_an_unset_or_empty_password_variable_fails_non_ret
     else:
         monkeypatch.setenv("TEST_SMTP_SECRET", value)
     with smtp_receiver(username="mailer", password="s3cret") as peer:
-        settings = make_settings(
-            smtp={
-                "host": peer.host,
-                "port": peer.port,
-                "username": "mailer",
-                "password_env": "TEST_SMTP_SECRET",
-            }
-        )
-        with pytest.raises(ApplicationError) as caught:
-            await send(settings)
-    assert caught.value.type == CONFIGURATION_ERROR and caught.value.non_retryable
-    assert "TEST_SMTP_SECRET" in str(caught.value) and "unset or empty" in str(caught.value)
+        caught = await login_failure(make_settings, peer)
+    assert caught.type == CONFIGURATION_ERROR and caught.non_retryable
+    assert "TEST_SMTP_SECRET" in str(caught) and "unset or empty" in str(caught)
     assert peer.messages == [] and peer.logins == []
+
+
+async def login_failure(make_settings: Any, peer: Any) -> ApplicationError:
+    """The error of sending as ``mailer`` with the password in TEST_SMTP_SECRET."""
+    settings = make_settings(
+        smtp={
+            "host": peer.host,
+            "port": peer.port,
+            "username": "mailer",
+            "password_env": "TEST_SMTP_SECRET",
+        }
+    )
+    with pytest.raises(ApplicationError) as caught:
+        await send(settings)
+    return caught.value
 
 
 async def test_email_task_with_a_wrong_password_fails_non_retryably(
@@ -103,18 +109,9 @@ async def test_email_task_with_a_wrong_password_fails_non_retryably(
 ) -> None:
     monkeypatch.setenv("TEST_SMTP_SECRET", "wrong")
     with smtp_receiver(username="mailer", password="s3cret") as peer:
-        settings = make_settings(
-            smtp={
-                "host": peer.host,
-                "port": peer.port,
-                "username": "mailer",
-                "password_env": "TEST_SMTP_SECRET",
-            }
-        )
-        with pytest.raises(ApplicationError) as caught:
-            await send(settings)
-    assert caught.value.type == CONFIGURATION_ERROR and caught.value.non_retryable
-    assert "rejected the credentials" in str(caught.value)
+        caught = await login_failure(make_settings, peer)
+    assert caught.type == CONFIGURATION_ERROR and caught.non_retryable
+    assert "rejected the credentials" in str(caught)
     assert peer.messages == []
 
 
