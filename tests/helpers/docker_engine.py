@@ -51,6 +51,8 @@ class DockerEngine:
     label: str = field(default_factory=lambda: f"docker-probe-{uuid.uuid4().hex[:8]}")
     containers: dict[str, str] = field(default_factory=dict)
     """Role (``running``, ``healthy``, ...) -> container name."""
+    started: bool = False
+    """True when this test session started the engine: it stops it again on close."""
 
     def run(self, role: str, command: list[str], **options: Any) -> Any:
         """Start a container of the test image with no network, labelled for cleanup."""
@@ -77,6 +79,11 @@ class DockerEngine:
             with contextlib.suppress(NotFound):
                 self.client.images.remove(self.image, force=True)
         self.client.close()
+        if self.started:
+            # Leave the machine as the tests found it: no engine they started keeps running.
+            subprocess.run(
+                [str(ENGINE_SCRIPT), "stop"], capture_output=True, timeout=60, check=False
+            )
 
 
 def connect_engine() -> DockerEngine:
@@ -92,8 +99,11 @@ def connect_engine() -> DockerEngine:
             return DockerEngine(host=host, client=client)
         if client is not None:
             client.close()
-    output = _run_engine_script()
     host = _script_host()
+    already_up = _ping(host)
+    if already_up is not None:
+        already_up.close()
+    output = _run_engine_script()
     client = _ping(host)
     if client is None:
         raise EngineUnavailable(
@@ -102,7 +112,7 @@ def connect_engine() -> DockerEngine:
     if static_busybox() is None:
         client.close()
         raise EngineUnavailable("no statically linked busybox to build the test image from")
-    return DockerEngine(host=host, client=client)
+    return DockerEngine(host=host, client=client, started=already_up is None)
 
 
 def build_test_image(engine: DockerEngine) -> str:
