@@ -26,7 +26,7 @@ from taskrunner.tasks.registry import (
     TaskResult,
     TaskType,
 )
-from tests.helpers.queue import FAST_RETRY, assert_accounted
+from tests.helpers.queue import FAST_RETRY, assert_accounted, end_queue
 
 pytestmark = pytest.mark.faults
 
@@ -101,7 +101,7 @@ async def test_five_thousand_tasks_with_faults_are_accounted_exactly(
             failed = await queue.list(TaskStatus.FAILED, limit=TASKS)
             running = await queue.list(TaskStatus.RUNNING, limit=TASKS)
         finally:
-            await queue.handle.terminate("test over")
+            await end_queue(queue)
 
     expected_failed = {
         ids[i]: s.payload

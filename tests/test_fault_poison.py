@@ -22,7 +22,7 @@ from taskrunner.tasks.registry import (
     TaskResult,
     TaskType,
 )
-from tests.helpers.queue import FAST_RETRY, SamplePayload, assert_accounted
+from tests.helpers.queue import FAST_RETRY, SamplePayload, assert_accounted, end_queue
 
 pytestmark = pytest.mark.faults
 
@@ -98,7 +98,7 @@ async def test_poison_tasks_are_retried_then_fail_while_other_tasks_complete(
             fine = [await queue.show(t) for t in before.task_ids + after.task_ids]
         finally:
             poison.release.set()
-            await queue.handle.terminate("test over")
+            await end_queue(queue)
 
     assert drained.done
     assert_accounted(stats)

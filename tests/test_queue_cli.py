@@ -75,6 +75,9 @@ def test_cli_errors_are_one_line(cli: Any) -> None:
     bad_json = _one_line_error(cli("enqueue", "email", "--data", "{oops"))
     assert bad_json.startswith("error: --data is not valid JSON: ")
 
+    priority = _one_line_error(cli("enqueue", "email", "--priority", "9999999"))
+    assert priority == "error: invalid --priority: Input should be less than or equal to 1000000"
+
     unknown = _one_line_error(cli("enqueue", "fax", "--data", "{}"))
     assert unknown.startswith("error: unknown task type 'fax' (known types: ")
     assert "dataSync, email, report" in unknown

@@ -25,7 +25,7 @@ from taskrunner.queue.worker_context import TaskTypesInterceptor
 from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
 from taskrunner.tasks.registry import TaskRegistry, TaskType
 from taskrunner.worker import WORKFLOWS, build_worker, workflow_runner
-from tests.helpers.queue import FAST_RETRY, Ledger, SamplePayload
+from tests.helpers.queue import FAST_RETRY, Ledger, SamplePayload, end_queue
 
 HISTORIES = Path(__file__).parent / "histories"
 NEVER = RetryPolicy(maximum_attempts=1)
@@ -64,7 +64,7 @@ async def test_queued_task_runs_as_captured_although_the_next_worker_declares_it
             drained = await queue.drain()
             record = await queue.show(task.task_id)
     finally:
-        await queue.handle.terminate("test over")
+        await end_queue(queue)
     assert drained.completed == 1
     assert record.status == TaskStatus.COMPLETED and record.attempts == 1
     assert ledger.completions[task.task_id] == 1
@@ -82,7 +82,7 @@ async def test_a_type_this_worker_does_not_declare_is_rejected_at_enqueue(
         else:
             raise AssertionError("an unknown type was accepted")
         finally:
-            await queue.handle.terminate("test over")
+            await end_queue(queue)
     assert message == "unknown task type 'work' (known types: dataSync, email, report)"
 
 
