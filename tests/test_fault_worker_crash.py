@@ -83,9 +83,13 @@ async def test_sigkilled_worker_loses_no_task_and_reruns_only_those_in_flight(
         assert set(runs) == set(ids), "some task never ran"
         twice = sorted(t for t, n in runs.items() if n > 1)
         print(f"\n{len(twice)} of {TASKS} tasks ran twice (in flight at the SIGKILL)")
-        assert len(twice) <= CONCURRENCY, twice
-        # The queue counted each of those runs as an attempt: its books match the ledger.
-        assert {t: r.attempts for t, r in records.items()} == dict(runs)
+        # The queue counted every run as an attempt. An attempt the killed worker had
+        # received but not begun (the ledger is written as the activity starts) is
+        # counted once more: it timed out and ran again on the new worker.
+        unbegun = sorted(t for t, r in records.items() if r.attempts == runs[t] + 1)
+        assert all(r.attempts in (runs[t], runs[t] + 1) for t, r in records.items())
+        # Only what the killed worker held (at most CONCURRENCY tasks) ran or counted twice.
+        assert len(twice) + len(unbegun) <= CONCURRENCY, (twice, unbegun)
     finally:
         for proc in workers:
             kill(proc)
