@@ -56,15 +56,15 @@ async def test_queued_task_runs_as_captured_although_the_next_worker_declares_it
         task = await queue.enqueue(TaskSpec(type="work"))
     # Worker B declares "work" as an activity that always fails, with one attempt. The
     # queue workflow is replayed on B from history, then runs the task as enqueued.
-    try:
-        async with build_worker(
-            client, settings, task_types=registry(ledger, work_type(ledger.always_fails, NEVER))
-        ):
+    async with build_worker(
+        client, settings, task_types=registry(ledger, work_type(ledger.always_fails, NEVER))
+    ):
+        try:
             await queue.resume()
             drained = await queue.drain()
             record = await queue.show(task.task_id)
-    finally:
-        await end_queue(queue)
+        finally:
+            await end_queue(queue)  # while a worker can still answer its query
     assert drained.completed == 1
     assert record.status == TaskStatus.COMPLETED and record.attempts == 1
     assert ledger.completions[task.task_id] == 1

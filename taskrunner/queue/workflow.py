@@ -166,8 +166,8 @@ class TaskQueueWorkflow:
 
     async def _enqueue(self, specs: list[TaskSpec]) -> tuple[list[str], int]:
         update = workflow.current_update_info()
-        if update is not None and update.id in self._state.applied:
-            return self._state.applied.answer(update.id)  # a re-sent update: the first answer
+        if self._resent() and update is not None:
+            return self._state.applied.answer(update.id)  # the first answer, not new tasks
         # How each type runs is captured now, from history: replays and later workers agree.
         executions = await self._task_types.executions({s.type for s in specs})
         ids = []
