@@ -100,6 +100,7 @@ async def measure(server: Server, sizes: Sizes, report: Report) -> list[Figure]:
             ("throughput", "tasks/s", run.tasks_per_second),
             ("continue-as-new", "count", run.continue_as_new),
             ("max history of a run", "events", run.max_history_events),
+            ("largest continue-as-new input", "bytes", run.max_snapshot_bytes),
             ("worker peak RSS", "MB", run.peak_rss_mb),
         ]:
             add(Figure(f"{name}, {label}", unit, mode, [float(value)], note))

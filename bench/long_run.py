@@ -27,6 +27,8 @@ class LongRun:
     runs: int
     continue_as_new: int
     max_history_events: int
+    max_snapshot_bytes: int
+    """The largest continue-as-new input of any run (the server refuses 2 MiB)."""
     peak_rss_mb: float
 
 
@@ -42,15 +44,18 @@ async def long_run(server: Server, tasks: int, concurrency: int) -> LongRun:
 
     sampler = asyncio.create_task(sample())
     try:
-        async with queue_worker(server, max_concurrency=concurrency) as settings:
+        # All tasks at once: the queue must hold them (its default is 10,000).
+        async with queue_worker(
+            server, max_concurrency=concurrency, max_active_tasks=max(tasks, 10_000)
+        ) as settings:
             client = queue_client(server, settings, f"bench-{uuid.uuid4().hex[:8]}")
             await client.enqueue_batch(specs(tasks))
-            result = await client.drain(max_outcomes=0)
+            result = await client.drain(max_outcomes=0, through_retries=True)
             ended = time.time()
             stats = await client.stats()
             assert result.done and stats.completed == tasks, stats
             first_start = min(STARTS.values())
-            lengths = await history_lengths(server, client.workflow_id)
+            lengths, inputs = await run_sizes(server, client.workflow_id)
     finally:
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -60,14 +65,19 @@ async def long_run(server: Server, tasks: int, concurrency: int) -> LongRun:
         runs=len(lengths),
         continue_as_new=len(lengths) - 1,
         max_history_events=max(lengths),
+        max_snapshot_bytes=max(inputs),
         peak_rss_mb=peak / 2**20,
     )
 
 
-async def history_lengths(server: Server, workflow_id: str) -> list[int]:
-    """History length of every run of ``workflow_id`` (visibility lists them)."""
-    lengths = []
+async def run_sizes(server: Server, workflow_id: str) -> tuple[list[int], list[int]]:
+    """History length and input size (bytes) of every run of ``workflow_id``."""
+    lengths, inputs = [], []
     async for execution in server.client.list_workflows(f"WorkflowId = '{workflow_id}'"):
         handle = server.client.get_workflow_handle(workflow_id, run_id=execution.run_id)
         lengths.append((await handle.describe()).history_length)
-    return lengths
+        async for event in handle.fetch_history_events():
+            started = event.workflow_execution_started_event_attributes
+            inputs.append(sum(p.ByteSize() for p in started.input.payloads))
+            break
+    return lengths, inputs

@@ -22,6 +22,7 @@ from taskrunner.maintenance.daily import DailyMaintenanceWorkflow
 from taskrunner.maintenance.workflow import MaintenanceWorkflow
 from taskrunner.notifications.activities import NotificationActivities
 from taskrunner.queue.activities import QueueActivities
+from taskrunner.queue.handover import HandoverInterceptor
 from taskrunner.queue.processor import TaskProcessorWorkflow
 from taskrunner.queue.worker_context import TaskTypeActivities, TaskTypesInterceptor
 from taskrunner.queue.workflow import TaskQueueWorkflow
@@ -115,7 +116,10 @@ def build_worker(
             resolver.resolve_task_types,
             *extra_activities,
         ],
-        interceptors=[TaskTypesInterceptor(task_types)],
+        interceptors=[
+            TaskTypesInterceptor(task_types),
+            HandoverInterceptor(client, {activity_name(fn) for fn in tasks.values()}),
+        ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )

@@ -46,7 +46,11 @@ IO_MODULES = {
 WORKFLOW_HELPERS = {
     "taskrunner.notifications.notify",
     "taskrunner.queue.admission",
+    "taskrunner.queue.budget",
+    "taskrunner.queue.commands",
     "taskrunner.queue.drains",
+    "taskrunner.queue.finished",
+    "taskrunner.queue.order",
     "taskrunner.queue.queries",
     "taskrunner.queue.resent",
     "taskrunner.queue.retries",

@@ -71,7 +71,7 @@ async def paused(client: Client, make_settings: Any) -> AsyncIterator[Paused]:
     async with running_queue(client, s, blob) as h:
         # The queue exists (one task, completed) and is paused from here on.
         await h.queue.enqueue(TaskSpec(type="blob", payload={"n": 1}))
-        await h.queue.drain()
+        await h.queue.drain(through_retries=True)
         await h.queue.pause()
         yield Paused(h.queue, Model())
 

@@ -49,7 +49,7 @@ async def test_queue_failed_list_and_schedules_survive_a_server_restart(
 
         async with running_queue(client, settings) as h:
             doomed = (await h.queue.enqueue(TaskSpec(type="doomed"))).task_id
-            await h.queue.drain()
+            await h.queue.drain(through_retries=True)
             assert (await h.queue.show(doomed)).status == TaskStatus.FAILED
             specs = [
                 TaskSpec(type="sleepy", payload={"n": i, "sleep_ms": 100}) for i in range(TASKS)
@@ -82,7 +82,7 @@ async def test_queue_failed_list_and_schedules_survive_a_server_restart(
             )
 
             # Processing resumes to the end.
-            drained = await h.queue.drain()
+            drained = await h.queue.drain(through_retries=True)
             assert drained.done
             stats = await h.queue.stats()
             assert_accounted(stats)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import signal
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.client import Client
 
 from taskrunner.devserver import DevServer
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import popen_cli, run_cli
 
 EMAIL = '{"recipient": "admin@example.com", "subject": "Daily Report"}'
 
@@ -100,3 +103,67 @@ def test_commands_on_a_queue_that_does_not_exist_are_one_line(cli: Any) -> None:
     for args in (("queue", "show", "abc"), ("queue", "stats"), ("queue", "retry", "abc")):
         line = _one_line_error(cli(*args))
         assert line == f"error: queue '{cli.queue}' does not exist yet; enqueue a task to create it"
+
+
+def test_drain_returns_when_only_future_tasks_remain(cli: Any) -> None:
+    _ok(cli("enqueue", "email", "--data", EMAIL, "--run-at", "2099-01-01T00:00:00Z"))
+    out = _ok(cli("queue", "drain"))
+    assert "Task processing complete: 0 tasks processed" in out
+    assert "1 task(s) wait for a later time (run_at or a retry backoff)" in out
+
+
+def test_ctrl_c_ends_a_waiting_drain_in_one_line(
+    cli: Any, tmp_path: Path, dev_server: DevServer
+) -> None:
+    # An SMTP server that accepts connections and never greets: the email task waits.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        smtp = {
+            "TASKRUNNER_SMTP__HOST": "127.0.0.1",
+            "TASKRUNNER_SMTP__PORT": str(silent.getsockname()[1]),
+            "TASKRUNNER_SMTP__TIMEOUT_SECONDS": "60",
+        }
+        queue_env = {
+            "TEMPORAL_ADDRESS": dev_server.address,
+            "TASKRUNNER_TASK_QUEUE": f"tq-{cli.queue}",
+        }
+        args = ["--queue", cli.queue]
+        _ok(run_cli("enqueue", "email", "--data", EMAIL, *args, cwd=tmp_path, **queue_env))
+        drain = popen_cli("queue", "drain", *args, cwd=tmp_path, **queue_env, **smtp)
+        try:
+            assert drain.stdout is not None
+            first = drain.stdout.readline()  # the first progress line: the drain waits
+            assert first.startswith("draining: 0 finished"), first
+            drain.send_signal(signal.SIGINT)
+            code = drain.wait(timeout=60)
+        finally:
+            drain.kill()
+        stderr = drain.stderr.read() if drain.stderr else ""
+    assert code == 130
+    assert stderr.strip().splitlines() == [
+        f"drain interrupted; queue '{cli.queue}' keeps processing "
+        f"(see: taskrunner queue stats --queue {cli.queue})"
+    ], stderr
+
+
+async def test_a_terminated_queue_is_recovered_from_the_command_line(
+    cli: Any, dev_client: Client
+) -> None:
+    later = ("--run-at", "2099-01-01T00:00:00Z")
+    out = _ok(cli("enqueue", "email", "--data", EMAIL, "--key", "weekly-1", *later))
+    task_id = out.split()[2]
+    await dev_client.get_workflow_handle(f"task-queue/{cli.queue}").terminate("oops")
+
+    refused = _one_line_error(cli("enqueue", "email", "--data", EMAIL, "--key", "weekly-1"))
+    assert refused == (
+        f"error: queue '{cli.queue}' was stopped (terminated); `taskrunner queue recover "
+        f"--queue {cli.queue}` starts it again with its tasks and keys"
+    )
+    recovered = _ok(cli("queue", "recover")).strip()
+    assert recovered == f"queue '{cli.queue}' recovered: 1 pending, 0 failed (run 2)"
+    again = _ok(cli("enqueue", "email", "--data", EMAIL, "--key", "weekly-1", *later))
+    assert (
+        again.strip() == f"Already enqueued (same key): task {task_id} (email) on queue {cli.queue}"
+    )
+    assert "is running; nothing to recover" in _one_line_error(cli("queue", "recover"))

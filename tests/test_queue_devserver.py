@@ -27,7 +27,7 @@ async def test_concurrent_producers_racing_continue_as_new_create_each_task_once
         )
         ids = {r.task_id for r in results}
         assert len(ids) == PRODUCERS
-        await h.queue.drain()
+        await h.queue.drain(through_retries=True)
         stats = await h.queue.stats()
         assert stats.completed == stats.enqueued == PRODUCERS + 1
         assert stats.run_number > 1

@@ -50,7 +50,7 @@ async def test_batch_enqueue_is_all_or_nothing_and_names_the_bad_index(
 
     result = await queue.queue.enqueue_batch(good)
     assert result.created == 5 and len(set(result.task_ids)) == 5
-    await queue.queue.drain()
+    await queue.queue.drain(through_retries=True)
     stats = await queue.queue.stats()
     assert stats.completed == 6
     assert_accounted(stats)
@@ -74,7 +74,7 @@ async def test_same_idempotency_key_returns_the_existing_task(queue: QueueHarnes
         [TaskSpec(type="noop", key="order-42"), TaskSpec(type="noop", key="order-43")]
     )
     assert batch.task_ids[0] == first.task_id and batch.created == 1
-    await queue.queue.drain()
+    await queue.queue.drain(through_retries=True)
     # A finished task's key is still remembered.
     late = await queue.queue.enqueue(TaskSpec(type="noop", key="order-42"))
     assert late.task_id == first.task_id and not late.created

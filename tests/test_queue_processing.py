@@ -32,7 +32,7 @@ async def test_failing_task_is_tried_three_times_then_fails_and_alerts(
     queue: QueueHarness, capsys: Any
 ) -> None:
     task = await queue.queue.enqueue(TaskSpec(type="always_fails"))
-    drained = await queue.queue.drain()
+    drained = await queue.queue.drain(through_retries=True)
     assert drained.failed == 1 and drained.completed == 0
     assert queue.ledger.executions[task.task_id] == 3
     record = await queue.queue.show(task.task_id)
@@ -49,7 +49,7 @@ async def test_failing_task_is_tried_three_times_then_fails_and_alerts(
     # The cause is fixed: a retry completes it, with a fresh round of attempts.
     queue.ledger.broken = False
     await queue.queue.retry(task.task_id)
-    drained = await queue.queue.drain()
+    drained = await queue.queue.drain(through_retries=True)
     assert drained.completed == 1
     record = await queue.queue.show(task.task_id)
     assert record.status == TaskStatus.COMPLETED and record.attempts == 4
@@ -62,7 +62,7 @@ async def test_failing_task_is_tried_three_times_then_fails_and_alerts(
 
 async def test_flaky_task_succeeds_on_its_second_attempt(queue: QueueHarness) -> None:
     task = await queue.queue.enqueue(TaskSpec(type="flaky"))
-    drained = await queue.queue.drain()
+    drained = await queue.queue.drain(through_retries=True)
     assert drained.completed == 1
     assert drained.outcomes[0].attempts == 2
     assert queue.ledger.executions[task.task_id] == 2
@@ -75,7 +75,7 @@ async def test_retry_all_and_purge_failed(queue: QueueHarness) -> None:
             [TaskSpec(type="always_fails", key=f"k{i}") for i in range(3)]
         )
     ).task_ids
-    await queue.queue.drain()
+    await queue.queue.drain(through_retries=True)
     assert (await queue.queue.stats()).failed == 3
     with pytest.raises(
         UserError, match=r"^task .* is failed; only pending tasks can be cancelled$"
@@ -83,7 +83,7 @@ async def test_retry_all_and_purge_failed(queue: QueueHarness) -> None:
         await queue.queue.cancel(ids[0])
     retried = await queue.queue.retry_all()
     assert sorted(retried.task_ids) == sorted(ids)
-    await queue.queue.drain()
+    await queue.queue.drain(through_retries=True)
     purged = await queue.queue.purge()
     assert sorted(purged.task_ids) == sorted(ids)
     stats = await queue.queue.stats()
@@ -91,7 +91,7 @@ async def test_retry_all_and_purge_failed(queue: QueueHarness) -> None:
     assert_accounted(stats)
     # A purged task's key may be used again.
     assert (await queue.queue.enqueue(TaskSpec(type="noop", key="k0"))).created
-    await queue.queue.drain()
+    await queue.queue.drain(through_retries=True)
 
 
 async def test_unknown_task_id_gives_a_clear_error(queue: QueueHarness) -> None:
@@ -109,7 +109,7 @@ async def test_tasks_run_by_priority_then_age(client: Client, make_settings: Any
     settings = make_settings(queue={"max_concurrency": 1})
     async with running_queue(client, settings) as h:
         await h.queue.enqueue(TaskSpec(type="noop"))  # creates the queue
-        await h.queue.drain()
+        await h.queue.drain(through_retries=True)
         await h.queue.pause()
         specs = [
             TaskSpec(type="noop", payload={"n": 1}, priority=0),
@@ -122,10 +122,10 @@ async def test_tasks_run_by_priority_then_age(client: Client, make_settings: Any
         pending = await h.queue.list(TaskStatus.PENDING)
         expected = [ids[3], ids[1], ids[4], ids[0], ids[2]]
         assert [t.id for t in pending] == expected
-        assert (await h.queue.drain()).paused
+        assert (await h.queue.drain(through_retries=True)).paused
         assert h.ledger.started[1:] == []
         await h.queue.resume()
-        await h.queue.drain()
+        await h.queue.drain(through_retries=True)
         assert h.ledger.started[1:] == expected
         assert_accounted(await h.queue.stats())
 
@@ -135,7 +135,7 @@ async def test_max_concurrency_is_never_exceeded(client: Client, make_settings: 
     async with running_queue(client, settings) as h:
         specs = [TaskSpec(type="sleepy", payload={"n": i, "sleep_ms": 30}) for i in range(12)]
         await h.queue.enqueue_batch(specs)
-        drained = await h.queue.drain()
+        drained = await h.queue.drain(through_retries=True)
         assert drained.completed == 12
         assert h.ledger.max_running == 3
         stats = await h.queue.stats()
@@ -174,11 +174,11 @@ async def test_pause_holds_tasks_and_resume_runs_them(queue: QueueHarness) -> No
     held = await queue.queue.enqueue(TaskSpec(type="noop"))
     stats = await queue.queue.stats()
     assert stats.paused and stats.pending >= 1
-    drained = await queue.queue.drain()
+    drained = await queue.queue.drain(through_retries=True)
     assert drained.paused and not drained.done
     assert held.task_id not in queue.ledger.executions
     await queue.queue.resume()
-    drained = await queue.queue.drain()
+    drained = await queue.queue.drain(through_retries=True)
     assert drained.done
     assert queue.ledger.executions[held.task_id] == 1
     assert_accounted(await queue.queue.stats())
@@ -192,7 +192,7 @@ async def test_cancelled_task_never_runs(queue: QueueHarness) -> None:
     result = await queue.queue.cancel(drop.task_id)
     assert result.task_ids == [drop.task_id]
     await queue.queue.resume()
-    await queue.queue.drain()
+    await queue.queue.drain(through_retries=True)
     assert drop.task_id not in queue.ledger.executions
     assert queue.ledger.executions[keep.task_id] == 1
     assert (await queue.queue.show(drop.task_id)).status == TaskStatus.CANCELLED
@@ -209,7 +209,7 @@ async def test_drain_waits_for_pending_work_and_reports_each_task(queue: QueueHa
             [TaskSpec(type="sleepy", payload={"n": i}) for i in range(3)]
         )
     ).task_ids
-    drain = asyncio.create_task(queue.queue.drain())
+    drain = asyncio.create_task(queue.queue.drain(through_retries=True))
     await assert_eventually(lambda: _running(queue, 3))
     assert not drain.done()
     queue.ledger.release.set()
@@ -232,7 +232,7 @@ async def test_processor_drains_reports_and_warns_on_failures(
     settings = make_settings(queue={"max_concurrency": 1})
     async with running_queue(client, settings) as h:
         ok = await h.queue.enqueue(TaskSpec(type="sleepy", priority=1))
-        bad = await h.queue.enqueue(TaskSpec(type="always_fails"))
+        bad = await h.queue.enqueue(TaskSpec(type="hopeless"))
         processor = asyncio.create_task(
             client.execute_workflow(
                 TaskProcessorWorkflow.run,
@@ -259,6 +259,7 @@ async def test_processor_drains_reports_and_warns_on_failures(
 
 async def _draining(h: QueueHarness) -> None:
     assert (await h.queue.stats()).drains == 1
+    assert h.ledger.running == 1
 
 
 async def test_processor_on_a_queue_that_does_not_exist_does_nothing(
@@ -283,7 +284,7 @@ async def test_start_interval_spaces_task_starts_with_a_durable_timer(
     settings = make_settings(queue={"start_interval_ms": 300})
     async with running_queue(client, settings) as h:
         ids = (await h.queue.enqueue_batch([TaskSpec(type="noop") for _ in range(3)])).task_ids
-        await h.queue.drain()
+        await h.queue.drain(through_retries=True)
         starts = sorted([(await h.queue.show(i)).started_at or T_NEVER for i in ids])
         gaps = [b - a for a, b in itertools.pairwise(starts)]
         assert all(gap >= timedelta(milliseconds=300) for gap in gaps), gaps

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from temporalio.common import RetryPolicy
 
+from taskrunner.queue.budget import RECORD_ALLOWANCE, encoded_growth
 from taskrunner.queue.models import (
+    DrainRequest,
+    DrainResult,
     QueueConfig,
     TaskSpec,
     TaskStatus,
@@ -53,7 +57,7 @@ def test_cancelled_task_is_skipped_and_windows_stay_bounded() -> None:
         record = state.start_next(T0)
         assert record is not None and record.id != "t0"
         state.complete(record, OK, T0)
-    assert list(state.completed) == ["t3", "t4"]
+    assert list(state.finished.completed) == ["t3", "t4"]
     assert state.find_key("k4") == "t4" and state.find_key("k1") is None
     stats = queue_stats(state, "unit", 1)
     assert (stats.completed, stats.cancelled, stats.total, stats.enqueued) == (4, 1, 5, 5)
@@ -84,16 +88,113 @@ def test_snapshot_round_trip_keeps_work_order_and_counters() -> None:
     assert restored.find_key(done.spec.key) == done.id and restored.find_key("k1") == "t1"
 
 
+def _drain(state: QueueState, now: datetime = T0, through_retries: bool = False) -> str:
+    state.drains.start("d", state.next_seq - 1, DrainRequest(through_retries=through_retries), now)
+    return "d"
+
+
+def _status(state: QueueState, now: datetime = T0) -> DrainResult:
+    status = state.drains.status("d", state.tasks.values(), now, state.paused)
+    assert status is not None
+    return status
+
+
 def test_drain_counts_only_tasks_pending_when_it_began() -> None:
     state = _state()
     state.add(TaskSpec(type="noop"), "a", T0, NOOP)
     state.add(TaskSpec(type="noop"), "b", T0, NOOP)
-    drain = state.drains.start(state.next_seq - 1, state.active_up_to(state.next_seq - 1), 10)
+    _drain(state)
     state.add(TaskSpec(type="noop"), "late", T0, NOOP)
-    for _ in range(3):
+    assert (_status(state).waiting, _status(state).done) == (2, False)
+    for _ in range(2):
         record = state.start_next(T0)
         assert record is not None
         state.complete(record, OK, T0)
-    result = state.drains.stop(drain)
-    assert drain.remaining == 0
+    result = _status(state)
+    assert result.done and result.waiting == 0
     assert [o.task_id for o in result.outcomes] == ["a", "b"] and result.completed == 2
+
+
+def test_drain_does_not_wait_for_future_or_backing_off_tasks() -> None:
+    state = _state()
+    state.add(TaskSpec(type="noop", run_at=T0 + timedelta(hours=3)), "later", T0, NOOP)
+    state.add(TaskSpec(type="noop"), "flaky", T0, NOOP)
+    _drain(state)
+    record = state.start_next(T0)
+    assert record is not None and record.id == "flaky"
+    state.retry_later(record, "try again", T0 + timedelta(seconds=30))
+    result = _status(state)
+    assert (result.done, result.waiting, result.scheduled) == (True, 0, 2)
+    # Asked to wait through retries, it waits for the backoff, never for run_at.
+    _drain(state, through_retries=True)
+    assert (_status(state).waiting, _status(state).scheduled) == (1, 1)
+    # Once due, a backing-off task is waited for by every drain.
+    due = T0 + timedelta(seconds=31)
+    assert state.has_ready(due)
+    assert state.drains.status("d", state.tasks.values(), due, False).waiting == 1  # type: ignore[union-attr]
+
+
+def test_drain_is_not_done_while_a_task_it_counts_runs_though_a_failed_one_was_retried() -> None:
+    state = _state()
+    state.add(TaskSpec(type="noop"), "bad", T0, NOOP)
+    state.add(TaskSpec(type="noop"), "long", T0, NOOP)
+    bad = state.start_next(T0)
+    long = state.start_next(T0)
+    assert bad is not None and long is not None
+    state.fail(bad, "boom", T0)
+    _drain(state)
+    state.retry("bad")
+    again = state.start_next(T0)
+    assert again is not None and again.id == "bad"
+    state.complete(again, OK, T0)
+    result = _status(state)
+    assert not result.done and result.waiting == 1  # "long" still runs
+    assert (result.completed, result.failed) == (1, 0)
+    state.complete(long, OK, T0)
+    result = _status(state)
+    assert result.done and (result.completed, result.failed) == (2, 0)
+
+
+def test_enqueues_stop_at_the_state_budget_and_the_bound_never_undercounts() -> None:
+    state = _state(state_budget_bytes=64 * 1024)
+
+    def room(size: int) -> bool:
+        return state.budget.fits(size, state.config, lambda: len(state.to_snapshot()))
+
+    added = 0
+    while room(encoded_growth(4_000 + RECORD_ALLOWANCE)):
+        payload = {"blob": os.urandom(2_000).hex()}  # incompressible: the worst case
+        state.add(TaskSpec(type="noop", payload=payload), f"t{added}", T0, NOOP)
+        assert state.budget.bound >= len(state.to_snapshot())
+        added += 1
+    assert len(state.to_snapshot()) <= 64 * 1024
+    assert added >= 15, added  # measured, not only the worst case (which admits 10)
+
+
+def test_ten_thousand_small_keyed_tasks_fit_the_default_budget() -> None:
+    state = _state()
+    for i in range(state.config.max_active_tasks):
+        spec = TaskSpec(type="email", payload={"to": f"user{i}@example.com"}, key=f"order-{i}")
+        state.add(spec, f"{i:012x}", T0, NOOP)
+    assert len(state.to_snapshot()) < state.config.state_budget_bytes / 2
+
+
+def test_snapshot_sheds_finished_memory_to_fit_but_keeps_every_unfinished_task() -> None:
+    state = _state(recent_limit=1000)
+    for i in range(400):
+        state.add(
+            TaskSpec(type="noop", payload={"b": os.urandom(600).hex()}, key=f"k{i}"),
+            f"t{i}",
+            T0,
+            NOOP,
+        )
+    for _ in range(300):
+        record = state.start_next(T0)
+        assert record is not None
+        state.complete(record, TaskResult(summary="x" * 900), T0)
+    full = len(state.to_snapshot())
+    encoded = state.to_snapshot(limit=full - 5_000)
+    assert len(encoded) <= full - 5_000
+    restored = QueueState.from_snapshot(state.config, encoded)
+    assert sorted(restored.tasks) == sorted(state.tasks) and len(restored.tasks) == 100
+    assert state.shed and not restored.finished.completed

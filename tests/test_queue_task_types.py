@@ -61,7 +61,7 @@ async def test_queued_task_runs_as_captured_although_the_next_worker_declares_it
     ):
         try:
             await queue.resume()
-            drained = await queue.drain()
+            drained = await queue.drain(through_retries=True)
             record = await queue.show(task.task_id)
         finally:
             await end_queue(queue)  # while a worker can still answer its query

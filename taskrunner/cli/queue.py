@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import sys
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from taskrunner.cli.queue_render import render_drain, render_record, render_stats, render_tasks
+from taskrunner.cli.queue_render import (
+    DrainProgress,
+    render_drain,
+    render_record,
+    render_stats,
+    render_tasks,
+)
 from taskrunner.cli.session import temporal_session
 from taskrunner.errors import UserError, one_line
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import (
+    DrainResult,
     TaskSpec,
     TaskStatus,
 )
@@ -67,6 +76,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     retry.add_argument("task_id", nargs="?")
     retry.add_argument("--all", action="store_true", help="every failed task")
     _queue_option(retry)
+    recover = actions.add_parser(
+        "recover",
+        help="start a terminated queue again with its tasks and keys",
+        description="Rebuild a queue whose workflow was terminated from its last state "
+        "(needs a running worker). Tasks that were running run again.",
+    )
+    recover.add_argument(
+        "--force", action="store_true", help="terminate a running (stuck) queue first"
+    )
+    _queue_option(recover)
     queue.set_defaults(handler=queue_command)
 
 
@@ -136,7 +155,13 @@ async def _run(queue: QueueClient, args: argparse.Namespace) -> str:
     if action == "show":
         return render_record(await queue.show(args.task_id))
     if action == "drain":
-        return render_drain(await queue.drain())
+        return render_drain(await _drain(queue))
+    if action == "recover":
+        stats = await queue.recover(force=args.force)
+        return (
+            f"queue {queue.name!r} recovered: {stats.pending} pending, {stats.failed} failed "
+            f"(run {stats.run_number})"
+        )
     if action == "retry":
         result = await (queue.retry_all() if args.all else queue.retry(args.task_id))
     elif action == "cancel":
@@ -144,3 +169,19 @@ async def _run(queue: QueueClient, args: argparse.Namespace) -> str:
     else:
         result = await getattr(queue, action)()
     return result.message
+
+
+async def _drain(queue: QueueClient) -> DrainResult:
+    """Drain with a progress line; Ctrl-C ends in one line (the queue keeps working)."""
+    show = DrainProgress(sys.stdout)
+    try:
+        return await queue.drain(progress=show)
+    except asyncio.CancelledError:
+        show.end()
+        sys.stderr.write(
+            f"drain interrupted; queue {queue.name!r} keeps processing "
+            f"(see: taskrunner queue stats --queue {queue.name})\n"
+        )
+        raise
+    finally:
+        show.end()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TextIO
 
 from taskrunner.queue.models import (
     DrainResult,
@@ -116,7 +118,7 @@ def outcome_lines(outcomes: Sequence[TaskOutcome]) -> list[str]:
 
 
 def render_drain(result: DrainResult) -> str:
-    processed = result.completed + result.failed + result.cancelled
+    processed = result.processed
     lines = outcome_lines(result.outcomes)
     if processed > len(result.outcomes):
         lines.append(f"... and {processed - len(result.outcomes)} more")
@@ -124,9 +126,51 @@ def render_drain(result: DrainResult) -> str:
     lines.append(
         f"{result.completed} succeeded, {result.failed} failed, {result.cancelled} cancelled"
     )
+    if result.scheduled:
+        lines.append(
+            f"{result.scheduled} task(s) wait for a later time (run_at or a retry backoff); "
+            "the queue runs them when due"
+        )
     if result.paused:
         lines.append("The queue is paused: resume it to process the rest.")
     return "\n".join(lines)
+
+
+def progress_line(result: DrainResult) -> str:
+    return (
+        f"draining: {result.processed} finished ({result.completed} ok, {result.failed} failed), "
+        f"{result.waiting} due or running, {result.scheduled} scheduled later"
+    )
+
+
+class DrainProgress:
+    """A drain's progress: one line rewritten in place on a terminal; elsewhere (a log, a
+    pipe) a line per change, at most one every ``every`` seconds."""
+
+    def __init__(self, out: TextIO, every: float = 2.0) -> None:
+        self._out, self._every = out, every
+        self._tty = out.isatty()
+        self._last = float("-inf")
+        self._shown = False
+
+    def __call__(self, result: DrainResult) -> None:
+        if self._tty:
+            self._out.write("\r\x1b[K" + progress_line(result))
+            self._shown = True
+        else:
+            now = time.monotonic()
+            if now - self._last < self._every:
+                return
+            self._last = now
+            self._out.write(progress_line(result) + "\n")
+        self._out.flush()
+
+    def end(self) -> None:
+        """Clear the in-place line before anything else is printed."""
+        if self._shown:
+            self._out.write("\r\x1b[K")
+            self._out.flush()
+            self._shown = False
 
 
 def _short(text: str | None, limit: int = 60) -> str | None:

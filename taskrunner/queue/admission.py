@@ -6,19 +6,16 @@ worker's current task types (see worker_context).
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 
 from taskrunner.errors import one_line, rejected
+from taskrunner.queue.budget import json_size, request_growth
 from taskrunner.queue.models import QueueConfig, TaskSpec
+from taskrunner.queue.state import QueueState
+from taskrunner.sizes import human_size
 from taskrunner.tasks.registry import TaskRegistry
-
-
-def json_size(value: Any) -> int:
-    """Bytes of ``value`` as compact JSON: how every size limit of the queue is measured."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def check_spec(spec: TaskSpec, config: QueueConfig, task_types: TaskRegistry) -> None:
@@ -48,3 +45,18 @@ def check_room(active: int, adding: int, config: QueueConfig) -> None:
             f"queue {config.name!r} is full ({config.max_active_tasks} pending or running "
             "tasks); retry later or shard the work over more queues"
         )
+
+
+def check_budget(state: QueueState, specs: Sequence[TaskSpec]) -> None:
+    """Reject a request whose tasks could take the state over the queue's budget."""
+    config = state.config
+    incoming = request_growth(specs)
+    if state.budget.fits(incoming, config, lambda: len(state.to_snapshot())):
+        return
+    raise rejected(
+        f"queue {config.name!r} holds {human_size(state.budget.bound)} of its "
+        f"{human_size(config.state_budget_bytes)} state budget "
+        f"({state.active_count()} pending or running tasks) and this request needs about "
+        f"{human_size(incoming)} more; wait for tasks to finish, shard the work over more "
+        "queues, or pass large data as a file or URL"
+    )

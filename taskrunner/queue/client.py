@@ -11,27 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowHandle,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from taskrunner.errors import UserError
 from taskrunner.queue import models
+from taskrunner.queue.calls import call_queue, update_slot
 from taskrunner.queue.models import TaskSpec, TaskStatus, queue_workflow_id
 from taskrunner.queue.requests import (
     MAX_REQUEST_BYTES,
     chunk_ranges,
-    failure_text,
     request_size,
     shift_index,
     too_big,
@@ -41,21 +40,12 @@ from taskrunner.settings import Settings
 
 T = TypeVar("T")
 
-BUSY_RETRIES = 12
-"""Tries of one call while the server reports too many in-flight updates."""
-BUSY_BACKOFF = (0.05, 2.0)
-"""First and longest wait between those tries, in seconds."""
-UPDATE_SLOTS = 8
-"""Short updates one process keeps in flight per queue workflow.
-
-The dev server refuses an 11th in-flight update per workflow (RESOURCE_EXHAUSTED);
-queueing excess calls here, below that limit (leaving room for drains, which stay
-in flight while they wait), is far faster than many producers backing off and
-retrying. Other processes' updates can still hit the limit: the backoff remains.
-"""
-_SLOTS: weakref.WeakKeyDictionary[Client, dict[str, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
+QUERY_TIMEOUT = timedelta(seconds=10)
+"""A drain's reading waits this long for the queue's worker to answer."""
+QUERY_BUSY = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
+"""What a query answers when no workflow task could take it in time (read again)."""
+DRAIN_POLL = (0.02, 1.0)
+"""First and longest wait between two readings of a drain, in seconds."""
 
 
 class QueueClient:
@@ -125,18 +115,14 @@ class QueueClient:
             id=self.workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A queue never ends by itself: a closed one was terminated, and starting an
+            # empty queue in its place would forget its tasks and keys (see recover).
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
         async with self._slot():
             return await self.client.execute_update_with_start_workflow(
                 update, arg, start_workflow_operation=start, id=update_id
             )
-
-    def _slot(self) -> asyncio.Semaphore:
-        """This process's share of the queue's in-flight updates (see UPDATE_SLOTS)."""
-        slots = _SLOTS.setdefault(self.client, {})
-        if self.workflow_id not in slots:
-            slots[self.workflow_id] = asyncio.Semaphore(UPDATE_SLOTS)
-        return slots[self.workflow_id]
 
     # -- commands ----------------------------------------------------------------
 
@@ -158,33 +144,54 @@ class QueueClient:
     async def resume(self) -> models.CommandResult:
         return await self._update(TaskQueueWorkflow.resume)
 
-    async def drain(self, max_outcomes: int = 1000) -> models.DrainResult:
-        """Wait until everything pending or running now has finished, across queue runs."""
-        total = models.DrainResult(up_to_seq=0, done=False)
-        request = models.DrainRequest(max_outcomes=max_outcomes)
-        while True:
-            part = await self._update(TaskQueueWorkflow.drain, request)
-            total.up_to_seq = part.up_to_seq
-            total.completed += part.completed
-            total.failed += part.failed
-            total.cancelled += part.cancelled
-            room = max_outcomes - len(total.outcomes)
-            total.outcomes += part.outcomes[:room]
-            if part.done or part.paused:
-                total.done, total.paused = part.done, part.paused
-                return total
-            # The queue continued as new meanwhile: keep waiting on its next run.
-            request = models.DrainRequest(up_to_seq=part.up_to_seq, max_outcomes=room)
-            await asyncio.sleep(BUSY_BACKOFF[0])
+    async def drain(
+        self,
+        max_outcomes: int = 100,
+        *,
+        through_retries: bool = False,
+        progress: Callable[[models.DrainResult], None] | None = None,
+    ) -> models.DrainResult:
+        """Wait until every task due or running now has finished, across queue runs.
+
+        Tasks due later (``run_at``, or a retry backoff unless ``through_retries``) are
+        reported as ``scheduled`` and not waited for. The wait polls a query: it holds
+        none of the queue's in-flight updates, and giving up (Ctrl-C) costs the queue
+        nothing. ``progress`` is called with each new reading.
+        """
+        request = models.DrainRequest(max_outcomes=max_outcomes, through_retries=through_retries)
+        status = await self._update(TaskQueueWorkflow.drain, request)
+        ref = models.DrainRef(drain_id=status.drain_id)
+        delay = DRAIN_POLL[0]
+        if progress is not None and not (status.done or status.paused):
+            progress(status)
+        while not (status.done or status.paused):
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, DRAIN_POLL[1])
+            try:
+                found = await self._call(
+                    lambda: self.handle.query(
+                        TaskQueueWorkflow.drain_status, ref, rpc_timeout=QUERY_TIMEOUT
+                    )
+                )
+            except RPCError as err:
+                if err.status not in QUERY_BUSY:
+                    raise
+                continue  # the queue is between runs or busy: read it again
+            if found is None:
+                raise UserError(f"queue {self.name!r} forgot this drain; drain again")
+            if progress is not None and found != status:
+                progress(found)
+            status = found
+        return status
 
     async def _update(self, update: Any, *args: Any) -> Any:
-        return await self._call(lambda: self._send_update(update, *args))
+        # One update id for every try: the queue answers a re-sent command from memory.
+        update_id = str(uuid.uuid4())
+        return await self._call(lambda: self._send_update(update, update_id, *args))
 
-    async def _send_update(self, update: Any, *args: Any) -> Any:
-        if update is TaskQueueWorkflow.drain:  # waits for tasks: a slot could starve producers
-            return await self.handle.execute_update(update, *args)
+    async def _send_update(self, update: Any, update_id: str, *args: Any) -> Any:
         async with self._slot():
-            return await self.handle.execute_update(update, *args)
+            return await self.handle.execute_update(update, *args, id=update_id)
 
     # -- queries -----------------------------------------------------------------
 
@@ -205,6 +212,32 @@ class QueueClient:
             raise UserError(f"unknown task id {task_id!r} in queue {self.name!r}")
         return record
 
+    async def recover(self, *, force: bool = False) -> models.QueueStats:
+        """Start the queue again from its closed run's state: every unfinished task and key.
+
+        A query on the closed run replays its history (a worker must be running). Tasks
+        that were running when it was cut off run again. With ``force``, a running queue
+        (say, one whose workflow task keeps failing) is terminated first.
+        """
+        description = await self._call(self.handle.describe)
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            if not force:
+                raise UserError(
+                    f"queue {self.name!r} is running; nothing to recover (--force terminates "
+                    "it first, for a queue that is stuck)"
+                )
+            await self.handle.terminate("taskrunner queue recover --force")
+        closed = self.client.get_workflow_handle(self.workflow_id, run_id=description.run_id)
+        state = await self._call(lambda: closed.query(TaskQueueWorkflow.recovery))
+        await self.client.start_workflow(
+            TaskQueueWorkflow.run,
+            state,
+            id=self.workflow_id,
+            task_queue=self.settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+        return await self.stats()
+
     async def exists(self) -> bool:
         try:
             await self.handle.describe()
@@ -214,24 +247,8 @@ class QueueClient:
             raise
         return True
 
-    # -- errors ------------------------------------------------------------------
-
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
-        delay = BUSY_BACKOFF[0]
-        for attempt in range(BUSY_RETRIES):
-            try:
-                return await call()
-            except WorkflowUpdateFailedError as err:
-                raise UserError(failure_text(err.cause)) from None
-            except WorkflowQueryFailedError as err:
-                raise UserError(f"queue {self.name!r}: {err}") from None
-            except RPCError as err:
-                if err.status == RPCStatusCode.NOT_FOUND:
-                    raise UserError(
-                        f"queue {self.name!r} does not exist yet; enqueue a task to create it"
-                    ) from None
-                if err.status != RPCStatusCode.RESOURCE_EXHAUSTED or attempt == BUSY_RETRIES - 1:
-                    raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BUSY_BACKOFF[1])
-        raise AssertionError("unreachable")
+        return await call_queue(self.name, self.handle, call)
+
+    def _slot(self) -> asyncio.Semaphore:
+        return update_slot(self.client, self.workflow_id)

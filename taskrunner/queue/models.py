@@ -68,6 +68,8 @@ class TaskRecord(BaseModel):
     """Not before this instant: the spec's ``run_at``, or the end of a retry backoff."""
     result: TaskResult | None = None
     last_error: str | None = None
+    payload_dropped: bool = False
+    """The payload is not kept once the task finished (finished tasks keep what it did)."""
 
     @property
     def type(self) -> str:
@@ -100,10 +102,14 @@ class QueueConfig(BaseModel):
     """Keys of finished tasks remembered (newest first); active tasks' keys always are."""
     history_threshold: int = Field(default=5_000, ge=100, le=40_000)
     """Continue as new at this many history events (or earlier when the server suggests)."""
-    max_active_tasks: int = Field(default=50_000, ge=1)
-    """Pending + running tasks one queue accepts; more are rejected (shard instead)."""
+    max_active_tasks: int = Field(default=10_000, ge=1, le=100_000)
+    """Pending + running tasks one queue accepts; more are rejected (shard instead).
+    10,000 small tasks with idempotency keys take about a third of the default state budget."""
     max_payload_bytes: int = Field(default=128 * 1024, ge=64, le=1024 * 1024)
     """Largest task payload (compact JSON bytes); big data belongs in a file or URL."""
+    state_budget_bytes: int = Field(default=1_000_000, ge=64 * 1024, le=1_500_000)
+    """Most the queue carries over continue-as-new (encoded bytes): enqueues that would take
+    it further are refused. Temporal refuses a payload over 2 MiB, and the queue then stops."""
 
 
 def queue_workflow_id(name: str) -> str:
@@ -174,9 +180,14 @@ class CommandResult(BaseModel):
 
 
 class DrainRequest(BaseModel):
-    up_to_seq: int | None = None
-    """Wait for tasks with seq <= this (None: everything pending or running now)."""
-    max_outcomes: int = Field(default=1000, ge=0)
+    max_outcomes: int = Field(default=100, ge=0, le=2000)
+    """Per-task outcomes kept for the caller (the counters are always complete)."""
+    through_retries: bool = False
+    """Also wait for tasks backing off before their next attempt (never for future run_at)."""
+
+
+class DrainRef(BaseModel):
+    drain_id: str
 
 
 class TaskOutcome(BaseModel):
@@ -189,22 +200,38 @@ class TaskOutcome(BaseModel):
 
 
 class DrainResult(BaseModel):
+    """Where one drain stands: what it waits for, and how the tasks it counts ended.
+
+    A drain counts the tasks enqueued before it began (``seq <= up_to_seq``). It waits
+    only for those due now (pending and due, or running); tasks whose ``run_at`` is
+    later, or that back off before another attempt, are ``scheduled`` and not waited for.
+    """
+
+    drain_id: str = ""
     up_to_seq: int
     done: bool
-    """False when the queue continued as new first: drain again with the same ``up_to_seq``."""
+    """True once no task it counts is due or running."""
     paused: bool = False
-    """True when it stopped waiting because the queue is paused."""
+    """True when the queue is paused (nothing runs until ``resume``)."""
+    waiting: int = 0
+    """Tasks it counts that are due or running now."""
+    scheduled: int = 0
+    """Tasks it counts that wait for a later time (``run_at`` or a retry backoff)."""
     completed: int = 0
     failed: int = 0
     cancelled: int = 0
     outcomes: list[TaskOutcome] = Field(default_factory=list)
     """Per-task outcomes, at most ``max_outcomes`` (the counters are always complete)."""
 
+    @property
+    def processed(self) -> int:
+        return self.completed + self.failed + self.cancelled
+
 
 class DrainInput(BaseModel):
     queue: str | None = None
     """None: the worker's ``settings.queue.name``."""
-    max_outcomes: int = 1000
+    max_outcomes: int = 100
     resume: bool = False
     """Resume a paused queue before draining it."""
 
@@ -232,7 +259,18 @@ class DrainReport(BaseModel):
 
     @property
     def processed(self) -> int:
-        return self.result.completed + self.result.failed + self.result.cancelled
+        return self.result.processed
+
+
+class DrainState(BaseModel):
+    """One drain as the queue keeps it (carried over continue-as-new)."""
+
+    started_at: datetime
+    max_outcomes: int
+    through_retries: bool = False
+    result: DrainResult
+    failed_ids: list[str] = Field(default_factory=list)
+    """Tasks counted as failed: a manual retry takes them back out of the count."""
 
 
 class QueueSnapshot(BaseModel):
@@ -249,3 +287,4 @@ class QueueSnapshot(BaseModel):
     next_seq: int = 1
     paused: bool = False
     applied: list[tuple[str, list[str], int]] = Field(default_factory=list)
+    drains: list[DrainState] = Field(default_factory=list)

@@ -14,12 +14,16 @@ def list_tasks(state: QueueState, status: TaskStatus | None, limit: int) -> list
         pending = [t for t in state.tasks.values() if t.status == TaskStatus.PENDING]
         return sorted(pending, key=_run_order)[:limit]
     if status == TaskStatus.COMPLETED:
-        return list(reversed(state.completed.values()))[:limit]
+        return list(reversed(state.finished.completed.values()))[:limit]
     if status == TaskStatus.CANCELLED:
-        return list(reversed(state.cancelled.values()))[:limit]
+        return list(reversed(state.finished.cancelled.values()))[:limit]
     if status is not None:
         return [t for t in state.tasks.values() if t.status == status][:limit]
-    everything = [*state.tasks.values(), *state.completed.values(), *state.cancelled.values()]
+    everything = [
+        *state.tasks.values(),
+        *state.finished.completed.values(),
+        *state.finished.cancelled.values(),
+    ]
     return sorted(everything, key=lambda t: t.seq)[:limit]
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from temporalio.exceptions import ApplicationError
 
 from taskrunner.errors import UserError
-from taskrunner.queue.admission import json_size
+from taskrunner.queue.budget import json_size
 from taskrunner.queue.models import TaskSpec
 
 MAX_REQUEST_BYTES = 1_500_000

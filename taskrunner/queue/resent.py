@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-APPLIED_IDS_LIMIT = 20_000
+APPLIED_IDS_LIMIT = 10_000
 """Task ids remembered over all recent updates (oldest updates forgotten first)."""
+APPLIED_UPDATES_LIMIT = 2_000
+"""Updates remembered (commands touch few or no task ids: this bounds them)."""
 
 Answer = tuple[list[str], int]
 """What an update did: the task ids it touched and how many tasks it created."""
@@ -30,7 +32,9 @@ class AppliedUpdates:
     def remember(self, update_id: str, task_ids: list[str], created: int) -> None:
         self._answers[update_id] = (task_ids, created)
         self._ids += len(task_ids)
-        while self._ids > APPLIED_IDS_LIMIT and len(self._answers) > 1:
+        while len(self._answers) > 1 and (
+            self._ids > APPLIED_IDS_LIMIT or len(self._answers) > APPLIED_UPDATES_LIMIT
+        ):
             _, (ids, _) = self._answers.popitem(last=False)
             self._ids -= len(ids)
 

@@ -7,7 +7,8 @@ enqueued: a retrying task holds no concurrency slot while it waits.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import Enum
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -15,8 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from taskrunner.errors import INVALID_TASK
-    from taskrunner.notifications.models import Priority
-    from taskrunner.notifications.notify import notify
+    from taskrunner.queue.attempts import DETACH_AFTER, AttemptFailure
     from taskrunner.queue.models import TaskRecord
     from taskrunner.queue.state import QueueState
     from taskrunner.tasks.registry import TaskActivityInput, TaskResult
@@ -24,19 +24,30 @@ with workflow.unsafe.imports_passed_through():
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 """Each activity execution is one attempt; the queue schedules retries itself (see README)."""
 
+Outcome = TaskResult | AttemptFailure
 
-async def run_attempt(state: QueueState, record: TaskRecord, source: str) -> bool:
-    """Run the attempt ``record`` was started for. True when it was put back to retry later."""
-    round_attempt = record.round_attempts
+
+class Settled(Enum):
+    COMPLETED = "completed"
+    RETRYING = "retrying"
+    """Pending again, due after a backoff."""
+    FAILED = "failed"
+
+
+async def run_attempt(state: QueueState, record: TaskRecord) -> Outcome:
+    """Run the attempt ``record`` was started for and say how it ended."""
     workflow.logger.info(
-        "Processing task %s (%s) - Attempt %d", record.id, record.type, round_attempt
+        "Processing task %s (%s) - Attempt %d", record.id, record.type, record.round_attempts
     )
     execution = state.executions[record.execution]
     try:
-        result = await workflow.execute_activity(
+        return await workflow.execute_activity(
             execution.activity,
             TaskActivityInput(
-                task_id=record.id, attempt_offset=record.attempts - 1, payload=record.spec.payload
+                task_id=record.id,
+                attempt_offset=record.attempts - 1,
+                payload=record.spec.payload,
+                detach_at=detach_at(record),
             ),
             result_type=TaskResult,
             activity_id=f"{record.id}-{record.attempts}",
@@ -45,65 +56,71 @@ async def run_attempt(state: QueueState, record: TaskRecord, source: str) -> boo
             retry_policy=ONE_ATTEMPT,
         )
     except ActivityError as err:
-        delay = retry_delay(execution.retry_policy, round_attempt, err)
-        if delay is None:
-            await _failed(state, record, error_text(err), round_attempt, source)
-            return False
-        workflow.logger.info("Retrying task %s in %s: %s", record.id, delay, err)
-        state.retry_later(record, error_text(err), workflow.now() + delay)
-        return True
-    state.complete(record, result, workflow.now())
-    workflow.logger.info("✓ Task %s completed", record.id)
-    return False
+        return failure_of(err)
 
 
-async def _failed(
-    state: QueueState, record: TaskRecord, message: str, attempts: int, source: str
-) -> None:
-    state.fail(record, message, workflow.now())
-    workflow.logger.warning("✗ Task %s failed: %s", record.id, message)
-    await notify(
-        f"Task {record.id} failed after {attempts} attempts: {message}",
-        Priority.ERROR,
-        source,
-        task_id=record.id,
-        task_type=record.type,
-    )
+def detach_at(record: TaskRecord) -> datetime:
+    assert record.started_at is not None
+    return record.started_at + DETACH_AFTER
 
 
-def retry_delay(policy: RetryPolicy, round_attempts: int, err: BaseException) -> timedelta | None:
+def settle(state: QueueState, record: TaskRecord, outcome: Outcome, now: datetime) -> Settled:
+    """Apply an attempt's outcome: completed, back off for another attempt, or failed."""
+    if isinstance(outcome, TaskResult):
+        state.complete(record, outcome, now)
+        workflow.logger.info("✓ Task %s completed", record.id)
+        return Settled.COMPLETED
+    policy = state.executions[record.execution].retry_policy
+    delay = retry_delay(policy, record.round_attempts, outcome)
+    if delay is None:
+        state.fail(record, outcome.message, now)
+        workflow.logger.warning("✗ Task %s failed: %s", record.id, outcome.message)
+        return Settled.FAILED
+    workflow.logger.info("Retrying task %s in %s: %s", record.id, delay, outcome.message)
+    state.retry_later(record, outcome.message, now + delay)
+    return Settled.RETRYING
+
+
+def retry_delay(
+    policy: RetryPolicy, round_attempts: int, failure: AttemptFailure
+) -> timedelta | None:
     """How long to wait before the next attempt, or None when the task has failed for good.
 
     Follows Temporal's own activity retry rules: maximum attempts, non-retryable
     error types and flags, exponential backoff capped by ``maximum_interval``, and
     an activity's ``next_retry_delay`` override.
     """
-    cause = err.cause if isinstance(err, ActivityError) else err
     never_retried = policy.non_retryable_error_types or ()
-    if isinstance(cause, ApplicationError) and (cause.non_retryable or cause.type in never_retried):
+    if failure.non_retryable or (failure.type is not None and failure.type in never_retried):
         return None
     if policy.maximum_attempts and round_attempts >= policy.maximum_attempts:
         return None
-    if isinstance(cause, ApplicationError) and cause.next_retry_delay is not None:
-        return cause.next_retry_delay
+    if failure.next_retry_delay is not None:
+        return failure.next_retry_delay
     delay = policy.initial_interval * (policy.backoff_coefficient ** (round_attempts - 1))
     maximum = policy.maximum_interval or policy.initial_interval * 100
     return min(delay, maximum)
 
 
-def error_text(err: BaseException) -> str:
-    """The innermost useful message of an activity failure."""
+def failure_of(err: BaseException) -> AttemptFailure:
+    """An attempt's failure from what the activity raised (or the queue saw it raise)."""
     cause: BaseException | None = err
     while isinstance(cause, ActivityError) and cause.cause is not None:
         cause = cause.cause
     if cause is None:
-        return str(err)
+        return AttemptFailure(message=str(err))
     if isinstance(cause, TimeoutError):
         # Its ``type`` is a TimeoutType enum: "1: Timeout" would say nothing.
         kind_name = cause.type.name if cause.type is not None else "UNKNOWN"
-        return f"activity timed out ({kind_name} timeout)"
-    message = getattr(cause, "message", None) or str(cause) or type(cause).__name__
-    kind = getattr(cause, "type", None)
-    if kind and kind not in {"Exception", INVALID_TASK}:
-        return f"{kind}: {message}"
-    return str(message)
+        return AttemptFailure(message=f"activity timed out ({kind_name} timeout)")
+    message = str(getattr(cause, "message", None) or str(cause) or type(cause).__name__)
+    if not isinstance(cause, ApplicationError):
+        return AttemptFailure(message=message, type=type(cause).__name__)
+    kind = cause.type
+    text = f"{kind}: {message}" if kind and kind not in {"Exception", INVALID_TASK} else message
+    return AttemptFailure(
+        message=text,
+        type=kind,
+        non_retryable=cause.non_retryable,
+        next_retry_delay=cause.next_retry_delay,
+    )

@@ -9,13 +9,13 @@ tasks live in bounded windows.
 from __future__ import annotations
 
 import base64
-import heapq
 import zlib
-from collections import OrderedDict
 from datetime import datetime
-from typing import Any
 
+from taskrunner.queue.attempts import LEASE_GRACE
+from taskrunner.queue.budget import MAX_ERROR_CHARS, StateBudget, json_size
 from taskrunner.queue.drains import DrainTracker
+from taskrunner.queue.finished import FinishedTasks
 from taskrunner.queue.models import (
     QueueConfig,
     QueueSnapshot,
@@ -24,10 +24,12 @@ from taskrunner.queue.models import (
     TaskSpec,
     TaskStatus,
 )
+from taskrunner.queue.order import RunOrder
 from taskrunner.queue.resent import AppliedUpdates
 from taskrunner.tasks.registry import TaskExecution, TaskResult
 
-ACTIVE = (TaskStatus.PENDING, TaskStatus.RUNNING)
+KEPT_RESULT_BYTES = 2_000
+"""A finished task's result details are kept up to this size (its summary always is)."""
 
 
 class QueueState:
@@ -39,16 +41,9 @@ class QueueState:
         """Pending, running and failed tasks (what must never be lost)."""
         self.executions: dict[str, TaskExecution] = {}
         """How tasks run, by key: captured from their types when they were enqueued."""
-        self.completed: OrderedDict[str, TaskRecord] = OrderedDict()
-        """The most recent completed tasks, at most ``recent_limit``."""
-        self.cancelled: OrderedDict[str, TaskRecord] = OrderedDict()
-        self.ready: list[tuple[int, int, str]] = []
-        """Heap of (-priority, seq, id): highest priority first, then oldest."""
-        self.delayed: list[tuple[datetime, int, str]] = []
-        """Heap of (run_at, seq, id) for tasks not due yet."""
+        self.finished = FinishedTasks(config)
+        self.order = RunOrder(self.tasks)
         self.active_keys: dict[str, str] = {}
-        self.finished_keys: OrderedDict[str, str] = OrderedDict()
-        """Keys of finished tasks, at most ``idempotency_window`` (oldest forgotten first)."""
         self.counts: dict[str, TaskCounts] = {}
         self.enqueued = 0
         self.purged = 0
@@ -57,20 +52,19 @@ class QueueState:
         self.running = 0
         self.drains = DrainTracker()
         self.applied = AppliedUpdates()
+        self.budget = StateBudget()
+        self.shed: list[str] = []
+        """What :meth:`to_snapshot` had to forget to fit its limit (for the workflow's log)."""
 
     # -- enqueue -------------------------------------------------------------
 
     def find_key(self, key: str | None) -> str | None:
         if key is None:
             return None
-        return self.active_keys.get(key) or self.finished_keys.get(key)
+        return self.active_keys.get(key) or self.finished.keys.get(key)
 
     def active_count(self) -> int:
         return sum(c.pending + c.running for c in self.counts.values())
-
-    def active_up_to(self, seq: int) -> int:
-        """Pending or running tasks enqueued at or before ``seq`` (one scan, per drain)."""
-        return sum(1 for t in self.tasks.values() if t.status in ACTIVE and t.seq <= seq)
 
     def add(
         self, spec: TaskSpec, task_id: str, now: datetime, execution: TaskExecution
@@ -92,53 +86,21 @@ class QueueState:
         if spec.key is not None:
             self.active_keys[spec.key] = task_id
         self._counts(record.type).pending += 1
-        self._queue(record)
+        self.order.push(record)
+        self.budget.added(json_size(spec.payload) + len(spec.key or ""))
         return record
 
-    def _queue(self, record: TaskRecord) -> None:
-        if record.due_at is not None:
-            heapq.heappush(self.delayed, (record.due_at, record.seq, record.id))
-        else:
-            heapq.heappush(self.ready, (-record.spec.priority, record.seq, record.id))
-
-    # -- picking -------------------------------------------------------------
-
-    def _promote_due(self, now: datetime) -> None:
-        while self.delayed and self.delayed[0][0] <= now:
-            _, _, task_id = heapq.heappop(self.delayed)
-            record = self.tasks.get(task_id)
-            if record is not None and record.status == TaskStatus.PENDING:
-                record.due_at = None
-                heapq.heappush(self.ready, (-record.spec.priority, record.seq, record.id))
-
-    def _drop_stale(self) -> None:
-        # Cancelled tasks leave their heap entry behind; skip it when it surfaces.
-        while self.ready:
-            record = self.tasks.get(self.ready[0][2])
-            if record is not None and record.status == TaskStatus.PENDING:
-                return
-            heapq.heappop(self.ready)
-
     def has_ready(self, now: datetime) -> bool:
-        self._promote_due(now)
-        self._drop_stale()
-        return bool(self.ready)
+        return self.order.has_ready(now)
 
     def next_wake(self) -> datetime | None:
-        """When the earliest delayed task becomes due (None: nothing is delayed)."""
-        while self.delayed:
-            record = self.tasks.get(self.delayed[0][2])
-            if record is not None and record.status == TaskStatus.PENDING:
-                return self.delayed[0][0]
-            heapq.heappop(self.delayed)
-        return None
+        return self.order.next_wake()
 
     def start_next(self, now: datetime) -> TaskRecord | None:
         """Mark the next due task running (one more attempt) and return it."""
-        if not self.has_ready(now):
+        record = self.order.pop_ready(now)
+        if record is None:
             return None
-        _, _, task_id = heapq.heappop(self.ready)
-        record = self.tasks[task_id]
         self._move(record, TaskStatus.RUNNING)
         record.attempts += 1
         record.started_at = now
@@ -147,32 +109,31 @@ class QueueState:
     # -- outcomes ------------------------------------------------------------
 
     def complete(self, record: TaskRecord, result: TaskResult, now: datetime) -> None:
+        if json_size(result.details) > KEPT_RESULT_BYTES:
+            result = TaskResult(summary=result.summary[:KEPT_RESULT_BYTES])
         record.result, record.last_error = result, None
         self._finish(record, TaskStatus.COMPLETED, now)
 
     def fail(self, record: TaskRecord, error: str, now: datetime) -> None:
-        record.last_error = error
+        record.last_error = error[:MAX_ERROR_CHARS]
         self._move(record, TaskStatus.FAILED)
         record.finished_at = now
         self.drains.finished(record)
 
     def retry_later(self, record: TaskRecord, error: str, at: datetime) -> None:
         """Back off after a failed attempt: pending again, due at ``at``; no slot is held."""
-        record.last_error = error
+        record.last_error = error[:MAX_ERROR_CHARS]
         record.due_at = at
         self._move(record, TaskStatus.PENDING)
-        self._queue(record)
+        self.order.push(record)
 
     def _finish(self, record: TaskRecord, status: TaskStatus, now: datetime) -> None:
         self._move(record, status)
         record.finished_at = now
         del self.tasks[record.id]
-        window = self.completed if status == TaskStatus.COMPLETED else self.cancelled
-        _bounded_put(window, record.id, record, self.config.recent_limit)
-        key = record.spec.key
-        if key is not None:
-            self.active_keys.pop(key, None)
-            _bounded_put(self.finished_keys, key, record.id, self.config.idempotency_window)
+        if record.spec.key is not None:
+            self.active_keys.pop(record.spec.key, None)
+        self.finished.put(record)
         self.drains.finished(record)
 
     def _move(self, record: TaskRecord, status: TaskStatus) -> None:
@@ -204,7 +165,7 @@ class QueueState:
         record.round_start = record.attempts
         record.due_at = record.started_at = record.finished_at = None
         self._move(record, TaskStatus.PENDING)
-        self._queue(record)
+        self.order.push(record)
         self.drains.reactivated(record)
         return record
 
@@ -225,28 +186,65 @@ class QueueState:
     # -- queries -------------------------------------------------------------
 
     def get(self, task_id: str) -> TaskRecord | None:
-        return self.tasks.get(task_id) or self.completed.get(task_id) or self.cancelled.get(task_id)
+        return self.tasks.get(task_id) or self.finished.get(task_id)
 
     # -- continue-as-new -------------------------------------------------------
 
-    def to_snapshot(self) -> str:
+    def to_snapshot(self, limit: int | None = None) -> str:
         """Everything a next run needs, as compressed JSON (running tasks have finished).
 
         Task payloads repeat their field names, so a large backlog compresses well.
+        With ``limit``, memory of finished work (listings, finished keys, applied updates,
+        long errors) is shed, least useful first, until the snapshot fits: the budget
+        admits no more unfinished work than fits on its own.
         """
+        encoded = self._encode()
+        sheds = (
+            self._forget_drain_outcomes,
+            self._forget_listings,
+            self._forget_history,
+            self._shorten_errors,
+        )
+        for shed in sheds:
+            if limit is None or len(encoded) <= limit:
+                break
+            shed()
+            self.shed.append(shed.__doc__ or shed.__name__)
+            encoded = self._encode()
+        return encoded
+
+    def _forget_drain_outcomes(self) -> None:
+        """the per-task outcomes waiting drains collected (their counters stay)"""
+        self.drains.forget_outcomes()
+
+    def _forget_listings(self) -> None:
+        """the completed and cancelled tasks kept for listing"""
+        self.finished.forget_listings()
+
+    def _forget_history(self) -> None:
+        """finished tasks' idempotency keys and re-sent update answers"""
+        self.finished.keys.clear()
+        self.applied = AppliedUpdates()
+
+    def _shorten_errors(self) -> None:
+        """the end of long error texts"""
+        for record in self.tasks.values():
+            if record.last_error:
+                record.last_error = record.last_error[:40]
+
+    def _encode(self) -> str:
         live = {r.execution for r in self.tasks.values()}
         snapshot = QueueSnapshot(
             tasks=list(self.tasks.values()),
             executions=[e for key, e in self.executions.items() if key in live],
-            completed=list(self.completed.values()),
-            cancelled=list(self.cancelled.values()),
-            finished_keys=list(self.finished_keys.items()),
+            **self.finished.dump(),
             counts=self.counts,
             enqueued=self.enqueued,
             purged=self.purged,
             next_seq=self.next_seq,
             paused=self.paused,
             applied=self.applied.dump(),
+            drains=list(self.drains.active.values()),
         )
         raw = snapshot.model_dump_json(exclude_defaults=True).encode()
         return base64.b64encode(zlib.compress(raw, 6)).decode()
@@ -260,21 +258,32 @@ class QueueState:
         state.enqueued, state.purged = snapshot.enqueued, snapshot.purged
         state.next_seq, state.paused = snapshot.next_seq, snapshot.paused
         state.executions = {e.key: e for e in snapshot.executions}
-        state.completed = OrderedDict((t.id, t) for t in snapshot.completed)
-        state.cancelled = OrderedDict((t.id, t) for t in snapshot.cancelled)
-        state.finished_keys = OrderedDict(snapshot.finished_keys)
+        state.finished = FinishedTasks.load(config, snapshot)
         state.applied = AppliedUpdates.load(snapshot.applied)
+        state.budget = StateBudget(measured=len(encoded))
+        state.drains = DrainTracker((d.result.drain_id, d) for d in snapshot.drains)
         for record in sorted(snapshot.tasks, key=lambda t: t.seq):
             state.tasks[record.id] = record
             if record.spec.key is not None:
                 state.active_keys[record.spec.key] = record.id
             if record.status == TaskStatus.PENDING:
-                state._queue(record)
+                state.order.push(record)
+            elif record.status == TaskStatus.RUNNING:
+                # Still running on its worker, which reports its outcome to this run.
+                state.running += 1
+                state.order.lease(record, state._lease_end(record))
         return state
 
+    def _lease_end(self, record: TaskRecord) -> datetime:
+        assert record.started_at is not None
+        timeout = self.executions[record.execution].start_to_close_timeout
+        return record.started_at + timeout + LEASE_GRACE
 
-def _bounded_put(window: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:
-    window[key] = value
-    window.move_to_end(key)
-    while len(window) > limit:
-        window.popitem(last=False)
+    def recovery_snapshot(self, limit: int) -> str:
+        """A snapshot for a new run after this one was cut off: running tasks are pending again."""
+        copy = QueueState.from_snapshot(self.config, self._encode())
+        for record in copy.tasks.values():
+            if record.status == TaskStatus.RUNNING:
+                copy._move(record, TaskStatus.PENDING)
+                record.due_at = None
+        return copy.to_snapshot(limit)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,9 @@ class TaskActivityInput(BaseModel):
     attempt_offset: int = 0
     """Attempts made in earlier runs of this task (a retried failed task starts above 0)."""
     payload: dict[str, Any]
+    detach_at: datetime | None = None
+    """From this instant the queue may continue as new without waiting for this attempt;
+    the worker then hands its outcome over (see taskrunner/queue/attempts.py)."""
 
 
 class TaskResult(BaseModel):

@@ -28,6 +28,7 @@ from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import QueueStats
 from taskrunner.settings import Settings
 from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
+from taskrunner.tasks.common import heartbeating
 from taskrunner.tasks.registry import TaskActivityInput, TaskResult, TaskType
 from tests.helpers import assert_eventually
 
@@ -88,6 +89,18 @@ class Ledger:
             raise
         return self._done(params)
 
+    @activity.defn(name="test_beating")
+    async def beating(self, params: TaskActivityInput) -> TaskResult:
+        """Like ``sleepy`` with sleep_ms=0, heartbeating all the while."""
+        self._enter(params)
+        try:
+            async with heartbeating(lambda: params.task_id):
+                await self.release.wait()
+        except BaseException:
+            self.running -= 1
+            raise
+        return self._done(params)
+
     @activity.defn(name="test_flaky")
     async def flaky(self, params: TaskActivityInput) -> TaskResult:
         """Fails on the task's very first attempt, succeeds on every later one."""
@@ -114,8 +127,18 @@ class Ledger:
         return [
             of("noop", self.noop),
             of("sleepy", self.sleepy),
+            TaskType(
+                "beating",
+                SamplePayload,
+                lambda _: self.beating,
+                timedelta(minutes=10),
+                timedelta(seconds=3),
+                FAST_RETRY,
+            ),
             of("flaky", self.flaky),
             of("doomed", self.always_fails),
+            # Fails for good on its first attempt: no backoff a drain would not wait for.
+            of("hopeless", self.always_fails, RetryPolicy(maximum_attempts=1)),
             # The production default: 3 attempts, exponential backoff from 1 s.
             of("always_fails", self.always_fails, DEFAULT_RETRY),
         ]

@@ -1,0 +1,81 @@
+"""The state budget: what a queue carries over continue-as-new stays far below Temporal's limit.
+
+Continue-as-new carries the queue's whole state as one payload; over the server's
+payload limit (2 MiB) the SDK refuses the command and the queue stops for good.
+Enqueue validators therefore refuse work that would take the encoded snapshot
+over ``QueueConfig.state_budget_bytes``. Measuring the snapshot means encoding it,
+so the budget keeps an upper bound instead: the last measured size plus a
+worst-case allowance for every task added since. When that bound reaches the
+budget the state is measured again (and the bound becomes exact).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from taskrunner.queue.models import QueueConfig, TaskSpec
+
+CONTINUE_AS_NEW_LIMIT = 1_900_000
+"""Largest snapshot (bytes) a queue passes to continue-as-new; the server refuses a 2 MiB
+payload. At continue-as-new, finished-task memory is shed to stay under it (see state)."""
+RECORD_ALLOWANCE = 600
+"""Worst-case bytes of one task record besides its payload: ids, timestamps, counters, and
+the last error (kept to ``MAX_ERROR_CHARS``)."""
+RECORD_BYTES = 64
+"""What one task record adds to the encoded snapshot besides its payload, compressed."""
+MAX_ERROR_CHARS = 300
+"""Longest error text a task record keeps (the start of the message)."""
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as compact JSON: how every size limit of the queue is measured."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def encoded_growth(raw_bytes: int) -> int:
+    """Most that ``raw_bytes`` of JSON can add to the snapshot: deflate at worst stores
+    them as they are, and base64 makes four bytes of every three."""
+    return raw_bytes * 4 // 3 + 8
+
+
+def request_growth(specs: Sequence[TaskSpec]) -> int:
+    """About what enqueueing ``specs`` adds to the snapshot: their payloads and keys as the
+    snapshot compresses them, plus ``RECORD_BYTES`` each.
+
+    An estimate, not a bound: the budget measures the state again once its bound is
+    reached, and continue-as-new's own limit sits far above the largest budget.
+    """
+    data = [(spec.payload, spec.key) for spec in specs]
+    packed = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 1)
+    return encoded_growth(len(packed)) + RECORD_BYTES * len(specs)
+
+
+class StateBudget:
+    """An upper bound on the encoded snapshot's size, kept as tasks are added."""
+
+    def __init__(self, measured: int = 0) -> None:
+        self.measured = measured
+        """Bytes of the encoded snapshot when last measured."""
+        self.unmeasured = 0
+        """Worst-case bytes added since that measurement."""
+
+    @property
+    def bound(self) -> int:
+        return self.measured + self.unmeasured
+
+    def added(self, payload_bytes: int) -> None:
+        self.unmeasured += encoded_growth(payload_bytes + RECORD_ALLOWANCE)
+
+    def fits(self, incoming: int, config: QueueConfig, measure: Callable[[], int]) -> bool:
+        """Whether ``incoming`` more payload bytes fit; measures the state when the bound is tight.
+
+        Only validators call this: a measurement changes the bound, never the queue.
+        """
+        if self.bound + incoming <= config.state_budget_bytes:
+            return True
+        if self.unmeasured:
+            self.measured, self.unmeasured = measure(), 0
+        return self.bound + incoming <= config.state_budget_bytes
