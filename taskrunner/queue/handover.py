@@ -116,12 +116,19 @@ class _Handover(ActivityInboundInterceptor):
             outcome = await _settled(work)
         except Exception as err:
             outcome = err
-        if datetime.now(UTC) < task.detach_at - CLOCK_MARGIN:
+        if datetime.now(UTC) < task.detach_at - CLOCK_MARGIN or _timed_out(info):
+            # The run still waits for this attempt, or nothing does any more (past its
+            # start-to-close timeout, the attempt is retried already): complete as usual.
             if isinstance(outcome, Exception):
                 raise outcome
-            return outcome  # the run still waits for this attempt: complete as usual
+            return outcome
         self._root.spawn(outcome, info, task)
         activity.raise_complete_async()
+
+
+def _timed_out(info: activity.Info) -> bool:
+    timeout, started = info.start_to_close_timeout, info.started_time
+    return timeout is not None and datetime.now(UTC) > started + timeout
 
 
 async def _settled(work: asyncio.Future[Any]) -> Finished:
