@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from temporalio.exceptions import ApplicationError
 
 
@@ -71,10 +72,18 @@ def rejected(message: str) -> ApplicationError:
 
 # -- pydantic errors as one line -------------------------------------------------
 
+EXTRA_KEY = "extra_forbidden"
+"""pydantic's error type for a key the model does not have."""
+
 
 def field_path(loc: Sequence[str | int]) -> str:
     """``("a", 0, "b")`` -> ``a.0.b``; a part that would break the line is quoted."""
     return ".".join(str(p) if str(p).isprintable() else repr(str(p)) for p in loc)
+
+
+def pydantic_message(problem: ErrorDetails) -> str:
+    """What pydantic says about one problem."""
+    return problem["msg"]
 
 
 def one_line(
@@ -83,6 +92,7 @@ def one_line(
     *,
     first_only: bool = False,
     show_input: bool = False,
+    why: Callable[[ErrorDetails], str] = pydantic_message,
 ) -> str:
     """A pydantic ``ValidationError`` as one line: ``field: why; field: why``.
 
@@ -91,7 +101,9 @@ def one_line(
         name: Turns an error location into the name the user knows the field by
             (a dotted path by default; settings name their environment variable).
         first_only: Say only the first problem, then how many more there are.
-        show_input: Add the offending value (scalars only) after the field name.
+        show_input: Add the offending value (scalars only) after the field name;
+            never for an unknown key, whose value says nothing and may be a secret.
+        why: Says what is wrong with one problem (pydantic's message by default).
     """
     problems = err.errors()
     shown = problems[:1] if first_only else problems
@@ -99,8 +111,9 @@ def one_line(
     for problem in shown:
         where = name(problem["loc"]) or "value"
         value: Any = problem.get("input")
-        got = f" (got {value!r})" if show_input and _scalar(value) else ""
-        parts.append(f"{where}{got}: {problem['msg']}")
+        unknown_key = problem["type"] == EXTRA_KEY
+        got = f" (got {value!r})" if show_input and not unknown_key and _scalar(value) else ""
+        parts.append(f"{where}{got}: {why(problem)}")
     more = len(problems) - len(shown)
     return "; ".join(parts) + (f"; and {more} more problem(s)" if more else "")
 

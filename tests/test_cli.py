@@ -149,6 +149,16 @@ def test_broken_settings_file_gives_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: cannot read settings"), result.stderr
 
 
+def test_unknown_key_in_the_settings_file_gives_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "taskrunner.toml").write_text("[health]\ncpu_treshold = 50\n")
+    # No server runs on this port: the settings error must come first.
+    result = run_cli("health", cwd=tmp_path, TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown setting health.cpu_treshold: did you mean cpu_threshold?"
+    ]
+
+
 def test_invalid_cron_setting_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
     # No server runs on this port: the cron error must come first, from the settings.
     result = run_cli(

@@ -166,6 +166,10 @@ async def test_a_terminated_queue_is_refused_until_recovered_with_its_tasks_and_
         assert stats.pending == 5 and stats.paused and stats.enqueued == 5
         with pytest.raises(UserError, match="is running; nothing to recover"):
             await h.queue.recover()
+        # The way out for a stuck queue (say, its workflow task keeps failing): terminate
+        # and recover in one step.
+        stats = await h.queue.recover(force=True)
+        assert stats.pending == 5 and stats.run_number == 3
         again = await h.queue.enqueue_batch(_keyed(5))
         assert again.created == 0 and again.task_ids == ids
         await h.queue.resume()
@@ -196,10 +200,12 @@ async def test_commands_re_sent_across_continue_as_new_are_applied_once(
         retried = await send(TaskQueueWorkflow.retry_all, "retry-all-1")
         await h.queue.drain()  # both fail again
         paused = await send(TaskQueueWorkflow.pause, "pause-1")
-        await h.queue.resume()
-        await _grow_history(h, runs=1)
-        await h.queue.resume()
+        resumed = await send(TaskQueueWorkflow.resume, "resume-1")
+        await _grow_history(h, runs=1)  # leaves the queue paused
         # The same updates again, in a later run: the first answers, and no effect.
+        assert await send(TaskQueueWorkflow.resume, "resume-1") == resumed
+        assert (await h.queue.stats()).paused
+        await h.queue.resume()
         assert await send(TaskQueueWorkflow.retry_all, "retry-all-1") == retried
         assert await send(TaskQueueWorkflow.pause, "pause-1") == paused
         stats = await h.queue.stats()

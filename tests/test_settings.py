@@ -59,14 +59,6 @@ def test_bad_value_fails_with_one_line_naming_the_setting(
     assert "\n" not in message
 
 
-def test_unknown_key_in_toml_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "runner.toml"
-    config.write_text("cpu_treshold = 80\n")
-    monkeypatch.setenv("TASKRUNNER_CONFIG", str(config))
-    with pytest.raises(ConfigError, match=r"CPU_TRESHOLD.*Extra inputs are not permitted"):
-        load_settings()
-
-
 def test_missing_settings_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TASKRUNNER_CONFIG", "/nonexistent/runner.toml")
     with pytest.raises(ConfigError, match="does not exist"):
@@ -109,3 +101,6 @@ def test_a_bad_report_declaration_is_one_line() -> None:
     assert "TASKRUNNER_REPORTS" in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(ConfigError, match="TASKRUNNER_REPORTS__SIGNUPS__SQL"):
         load_settings(reports={"signups": {"title": "x"}})
+
+
+# -- unknown keys and variables ---------------------------------------------------

@@ -3,13 +3,14 @@
 Values come from (highest first) environment variables prefixed ``TASKRUNNER_``
 (nested with ``__``, e.g. ``TASKRUNNER_HEALTH__CPU_THRESHOLD=80``), then a TOML
 file (``TASKRUNNER_CONFIG`` or ``./taskrunner.toml`` when present), then the
-defaults below.
+defaults below. An unknown key or ``TASKRUNNER_`` variable is refused (see problems.py):
+only the settings file's and the secrets' variables (named by ``*_env`` settings) may be
+set without being settings.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from taskrunner.errors import ConfigError, one_line
+from taskrunner.errors import ConfigError
 from taskrunner.settings.health import HealthSettings
 from taskrunner.settings.maintenance import MaintenanceSettings
 from taskrunner.settings.notifications import NotificationSettings
+from taskrunner.settings.problems import describe, secret_variables, unknown_variables
 from taskrunner.settings.queue import QueueSettings
 from taskrunner.settings.reports import (
     Reports,
@@ -132,25 +134,20 @@ def config_file_path() -> Path | None:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Load settings, turning any invalid value into a one-line ConfigError."""
+    """Load settings, turning any invalid value or unknown key into a one-line ConfigError."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as err:
-        raise ConfigError(describe_validation_error(err)) from None
+        raise ConfigError(describe(err, Settings)) from None
     except ValueError as err:  # e.g. a TOML syntax error
         raise ConfigError(f"cannot read settings: {err}".splitlines()[0]) from None
+    known = known_variables(settings)
+    unknown = unknown_variables(Settings, known)
+    if unknown is not None:
+        raise ConfigError(describe(unknown, Settings, known))
+    return settings
 
 
-PROBE_KINDS = {"tcp", "http", "postgres", "redis", "amqp", "docker"}
-"""Discriminator tags pydantic puts in an error location; not part of a setting's name."""
-
-
-def env_name(loc: Sequence[str | int]) -> str:
-    """A setting's location as the environment variable that sets it."""
-    parts = [str(p) for p in loc if not isinstance(p, int) and p not in PROBE_KINDS]
-    return "TASKRUNNER_" + "__".join(parts).upper() if parts else "settings"
-
-
-def describe_validation_error(err: ValidationError) -> str:
-    """One line naming the first bad setting (as its environment variable) and why."""
-    return "invalid setting " + one_line(err, env_name, first_only=True, show_input=True)
+def known_variables(settings: Settings) -> set[str]:
+    """``TASKRUNNER_`` variables that are not settings: the settings file and every secret's."""
+    return {CONFIG_FILE_ENV, *secret_variables(settings)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_THRESHOLD = 90.0
 """CPU, memory and disk percentage at or above which the system is unhealthy."""
@@ -15,6 +15,8 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 class _Probe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1)
     timeout_seconds: float = Field(default=5.0, gt=0, le=300)
 
@@ -60,6 +62,8 @@ ProbeSpec = Annotated[
 
 
 class HealthSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     cpu_threshold: Percent = DEFAULT_THRESHOLD
     memory_threshold: Percent = DEFAULT_THRESHOLD
     disk_threshold: Percent = DEFAULT_THRESHOLD

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from taskrunner.maintenance.models import MaintenanceWindow
 from taskrunner.settings.resources import DatabaseTarget
@@ -15,6 +15,8 @@ DEFAULT_KEEP_BACKUPS = 7
 
 class MaintenanceSettings(MaintenanceWindow):
     """The maintenance window (in ``Settings.timezone``), its databases and backup retention."""
+
+    model_config = ConfigDict(extra="forbid")
 
     targets: list[DatabaseTarget] = Field(default_factory=list)
     """Databases to maintain; empty means the application database (``database``)."""

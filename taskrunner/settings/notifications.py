@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from taskrunner.notifications.models import Priority
 
@@ -33,6 +33,8 @@ SIGNATURE_HEADER = "X-Taskrunner-Signature"
 
 class ChannelSettings(BaseModel):
     """What every channel has: an on/off switch and the lowest priority it receives."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
     min_priority: Priority = Priority.INFO
@@ -98,6 +100,8 @@ class WebhookChannel(ChannelSettings):
 
 class NotificationSettings(BaseModel):
     """Which channels hear notifications, how hard delivery tries, and storm protection."""
+
+    model_config = ConfigDict(extra="forbid")
 
     console: ConsoleChannel = Field(default_factory=ConsoleChannel)
     log: LogChannel = Field(default_factory=LogChannel)

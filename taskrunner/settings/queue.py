@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from taskrunner.queue.models import QueueConfig
 
@@ -14,6 +14,8 @@ class QueueSettings(QueueConfig):
     and carried over continue-as-new; ``name`` is the queue commands use when they
     name none. The fields below are read by clients only.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     batch_size: int = Field(default=500, ge=1, le=5_000)
     """Tasks per update when enqueueing a batch (clients split larger batches)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class SmtpSettings(BaseModel):
@@ -15,6 +15,8 @@ class SmtpSettings(BaseModel):
     environment variable named by ``password_env``, so it never enters workflow
     inputs, results or history.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     host: str | None = None
     """None: no SMTP server; the email task writes .eml files into the outbox instead."""
@@ -29,6 +31,8 @@ class SmtpSettings(BaseModel):
 class DataSyncSettings(BaseModel):
     """How the dataSync task reads its source and writes the destination."""
 
+    model_config = ConfigDict(extra="forbid")
+
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     """Connect/read timeout of one HTTP(S) source request."""
     max_source_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
@@ -39,6 +43,8 @@ class DataSyncSettings(BaseModel):
 
 class DatabaseTarget(BaseModel):
     """A database the runner works on: a SQLite file or a PostgreSQL DSN."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="app", min_length=1)
     kind: Literal["sqlite", "postgres"] = "sqlite"
