@@ -130,6 +130,10 @@ class DevServer:
                 stdout=log,
                 stderr=log,
                 preexec_fn=_die_with_parent,
+                # Its own session: a terminal's Ctrl-C (sent to the whole foreground process
+                # group) must not stop the server before the worker has finished its tasks.
+                # The runner stops it last; it still dies with the runner (_die_with_parent).
+                start_new_session=True,
             )
         self._wait_ready(log_path)
         return self

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.common import RetryPolicy
 
-from taskrunner.queue.budget import RECORD_ALLOWANCE, encoded_growth
+from taskrunner.queue.budget import request_growth
 from taskrunner.queue.models import (
     DrainRequest,
     DrainResult,
@@ -155,20 +155,44 @@ def test_drain_is_not_done_while_a_task_it_counts_runs_though_a_failed_one_was_r
     assert result.done and (result.completed, result.failed) == (2, 0)
 
 
-def test_enqueues_stop_at_the_state_budget_and_the_bound_never_undercounts() -> None:
+def _sizes(state: QueueState) -> tuple[int, int]:
+    encoded, raw = state.measure()
+    return len(encoded), raw
+
+
+def test_enqueues_stop_at_the_state_budget_and_the_estimate_never_undercounts() -> None:
     state = _state(state_budget_bytes=64 * 1024)
-
-    def room(size: int) -> bool:
-        return state.budget.fits(size, state.config, lambda: len(state.to_snapshot()))
-
     added = 0
-    while room(encoded_growth(4_000 + RECORD_ALLOWANCE)):
-        payload = {"blob": os.urandom(2_000).hex()}  # incompressible: the worst case
-        state.add(TaskSpec(type="noop", payload=payload), f"t{added}", T0, NOOP)
-        assert state.budget.bound >= len(state.to_snapshot())
+    while state.budget.fits(
+        request_growth([_blob()]), state.config, lambda: _sizes(state), T0 + timedelta(added)
+    ):
+        state.add(_blob(), f"t{added}", T0, NOOP)
+        assert state.budget.bound >= len(state.to_snapshot())  # random data: the worst case
         added += 1
     assert len(state.to_snapshot()) <= 64 * 1024
     assert added >= 15, added  # measured, not only the worst case (which admits 10)
+
+
+def test_compressible_tasks_are_counted_as_measured_not_as_the_worst_case() -> None:
+    state = _state(state_budget_bytes=64 * 1024)
+    measures = 0
+
+    def measure() -> tuple[int, int]:
+        nonlocal measures
+        measures += 1
+        return _sizes(state)
+
+    added = 0
+    spec = TaskSpec(type="noop", payload={"note": "same text " * 20})
+    while state.budget.fits(request_growth([spec]), state.config, measure, T0 + timedelta(added)):
+        state.add(spec, f"t{added}", T0, NOOP)
+        added += 1
+    assert len(state.to_snapshot()) <= 64 * 1024
+    assert added > 1_000 and measures < added // 100, (added, measures)
+
+
+def _blob() -> TaskSpec:
+    return TaskSpec(type="noop", payload={"blob": os.urandom(2_000).hex()})
 
 
 def test_ten_thousand_small_keyed_tasks_fit_the_default_budget() -> None:

@@ -53,8 +53,14 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {view.name:<16} {' | '.join(view.cron):<24} {state}")
         print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
-        print("Stopping...", flush=True)
-    return 0
+        from taskrunner.worker import GRACEFUL_SHUTDOWN
+
+        print(
+            f"Stopping: running tasks get {GRACEFUL_SHUTDOWN.seconds} s to finish, then the "
+            "server stops (Ctrl-C again: stop now)...",
+            flush=True,
+        )
+    return stop.exit_code
 
 
 async def worker_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,4 +70,4 @@ async def worker_command(args: argparse.Namespace, settings: Settings) -> int:
     client = await connect(settings)
     print(f"Worker polling {settings.task_queue!r} on {client.service_client.config.target_host}")
     await run_worker(settings, client, stop)
-    return 0
+    return stop.exit_code

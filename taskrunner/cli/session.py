@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -53,10 +55,34 @@ async def temporal_session(settings: Settings, *, worker: bool = True) -> AsyncI
             await asyncio.to_thread(server.stop)
 
 
-def stop_event() -> asyncio.Event:
+class StopSignal(asyncio.Event):
+    """Set by the first SIGINT or SIGTERM; remembers which, for the exit status.
+
+    The worker then shuts down gracefully (in-flight activities get time to finish) and
+    the embedded server stops last. A second signal does not wait: it exits at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signal: signal.Signals | None = None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._received, sig)
+
+    def _received(self, sig: signal.Signals) -> None:
+        if self.is_set():
+            sys.stderr.write("Stopping now (second signal): in-flight tasks will be retried\n")
+            sys.stderr.flush()
+            os._exit(128 + sig)
+        self.signal = sig
+        self.set()
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number, the shell's convention (130 for Ctrl-C); 0 if none."""
+        return 128 + self.signal if self.signal is not None else 0
+
+
+def stop_event() -> StopSignal:
     """An event set by SIGINT or SIGTERM (Ctrl-C stops cleanly, no traceback)."""
-    event = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, event.set)
-    return event
+    return StopSignal()

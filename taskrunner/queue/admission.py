@@ -7,6 +7,7 @@ worker's current task types (see worker_context).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -47,11 +48,11 @@ def check_room(active: int, adding: int, config: QueueConfig) -> None:
         )
 
 
-def check_budget(state: QueueState, specs: Sequence[TaskSpec]) -> None:
+def check_budget(state: QueueState, specs: Sequence[TaskSpec], now: datetime) -> None:
     """Reject a request whose tasks could take the state over the queue's budget."""
     config = state.config
     incoming = request_growth(specs)
-    if state.budget.fits(incoming, config, lambda: len(state.to_snapshot())):
+    if state.budget.fits(incoming, config, lambda: _sizes(state), now):
         return
     raise rejected(
         f"queue {config.name!r} holds {human_size(state.budget.bound)} of its "
@@ -60,3 +61,8 @@ def check_budget(state: QueueState, specs: Sequence[TaskSpec]) -> None:
         f"{human_size(incoming)} more; wait for tasks to finish, shard the work over more "
         "queues, or pass large data as a file or URL"
     )
+
+
+def _sizes(state: QueueState) -> tuple[int, int]:
+    encoded, raw = state.measure()
+    return len(encoded), raw

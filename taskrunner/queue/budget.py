@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from taskrunner.queue.models import QueueConfig, TaskSpec
@@ -24,6 +25,10 @@ payload. At continue-as-new, finished-task memory is shed to stay under it (see 
 RECORD_ALLOWANCE = 600
 """Worst-case bytes of one task record besides its payload: ids, timestamps, counters, and
 the last error (kept to ``MAX_ERROR_CHARS``)."""
+WORST_RATIO = 4 / 3
+"""Encoded bytes per raw JSON byte at worst: deflate stores it as is, base64 adds a third."""
+MEASURE_EVERY = timedelta(seconds=1)
+"""Least workflow time between two measurements of the state."""
 RECORD_BYTES = 64
 """What one task record adds to the encoded snapshot besides its payload, compressed."""
 MAX_ERROR_CHARS = 300
@@ -54,28 +59,46 @@ def request_growth(specs: Sequence[TaskSpec]) -> int:
 
 
 class StateBudget:
-    """An upper bound on the encoded snapshot's size, kept as tasks are added."""
+    """An estimate of the encoded snapshot's size, kept as tasks are added.
+
+    After a measurement the estimate is exact; each task added since counts its raw JSON
+    bytes times twice the compression ratio last measured (never more than the worst
+    case). The state is measured again when the estimate reaches the budget, at most once
+    a second of workflow time (measuring encodes the whole state).
+    """
 
     def __init__(self, measured: int = 0) -> None:
         self.measured = measured
         """Bytes of the encoded snapshot when last measured."""
         self.unmeasured = 0
-        """Worst-case bytes added since that measurement."""
+        """Raw JSON bytes added since that measurement."""
+        self.ratio = WORST_RATIO
+        """Encoded bytes per raw byte assumed for what was added since."""
+        self.measured_at: datetime | None = None
 
     @property
     def bound(self) -> int:
-        return self.measured + self.unmeasured
+        return self.measured + int(self.unmeasured * self.ratio)
 
     def added(self, payload_bytes: int) -> None:
-        self.unmeasured += encoded_growth(payload_bytes + RECORD_ALLOWANCE)
+        self.unmeasured += payload_bytes + RECORD_ALLOWANCE
 
-    def fits(self, incoming: int, config: QueueConfig, measure: Callable[[], int]) -> bool:
-        """Whether ``incoming`` more payload bytes fit; measures the state when the bound is tight.
+    def fits(
+        self,
+        incoming: int,
+        config: QueueConfig,
+        measure: Callable[[], tuple[int, int]],
+        now: datetime,
+    ) -> bool:
+        """Whether ``incoming`` more bytes fit; measures the state when the estimate is tight.
 
-        Only validators call this: a measurement changes the bound, never the queue.
+        ``measure`` returns the encoded and the raw size of the state. Only validators
+        call this: a measurement changes the estimate, never the queue.
         """
         if self.bound + incoming <= config.state_budget_bytes:
             return True
-        if self.unmeasured:
-            self.measured, self.unmeasured = measure(), 0
+        if self.measured_at is None or now - self.measured_at >= MEASURE_EVERY:
+            encoded, raw = measure()
+            self.measured, self.unmeasured, self.measured_at = encoded, 0, now
+            self.ratio = min(WORST_RATIO, 2 * encoded / max(raw, 1))
         return self.bound + incoming <= config.state_budget_bytes

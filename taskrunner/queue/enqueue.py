@@ -33,7 +33,7 @@ class QueueEnqueue(QueueCommands):
     def _check_enqueue(self, spec: TaskSpec) -> None:
         check_room(self._state.active_count(), 1, self._config)
         check_spec(spec, self._config, current_task_types())
-        check_budget(self._state, [spec])
+        check_budget(self._state, [spec], workflow.now())
 
     @workflow.update
     async def enqueue_batch(self, batch: EnqueueBatch) -> BatchEnqueued:
@@ -49,7 +49,7 @@ class QueueEnqueue(QueueCommands):
                 check_spec(spec, self._config, task_types)
             except Exception as err:
                 raise rejected(f"task {index}: {getattr(err, 'message', err)}") from None
-        check_budget(self._state, batch.tasks)
+        check_budget(self._state, batch.tasks, workflow.now())
 
     async def _enqueue(self, specs: list[TaskSpec]) -> tuple[list[str], int]:
         update = workflow.current_update_info()

@@ -233,6 +233,10 @@ class QueueState:
                 record.last_error = record.last_error[:40]
 
     def _encode(self) -> str:
+        return self.measure()[0]
+
+    def measure(self) -> tuple[str, int]:
+        """The encoded snapshot, and the size of its JSON before compression."""
         live = {r.execution for r in self.tasks.values()}
         snapshot = QueueSnapshot(
             tasks=list(self.tasks.values()),
@@ -247,7 +251,7 @@ class QueueState:
             drains=list(self.drains.active.values()),
         )
         raw = snapshot.model_dump_json(exclude_defaults=True).encode()
-        return base64.b64encode(zlib.compress(raw, 6)).decode()
+        return base64.b64encode(zlib.compress(raw, 6)).decode(), len(raw)
 
     @classmethod
     def from_snapshot(cls, config: QueueConfig, encoded: str) -> QueueState:
