@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -12,7 +15,7 @@ import pytest
 
 from taskrunner.devserver import DevServer
 from tests.helpers import free_port
-from tests.helpers.cli import popen_cli, run_cli
+from tests.helpers.cli import ROOT, cli_env, popen_cli, run_cli
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:
@@ -225,3 +228,23 @@ def test_schedules_apply_and_list_from_the_cli(tmp_path: Path, dev_server: DevSe
         bad.stderr.strip()
         == "error: --start 'yesterday' is not an ISO time such as 2026-03-29T00:00"
     )
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path, dev_server: DevServer) -> None:
+    # `taskrunner schedules list | true` once the reader is gone: no traceback, status 141.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "starter.py"), "schedules", "list"],
+            cwd=tmp_path,
+            env=cli_env(TEMPORAL_ADDRESS=dev_server.address),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert done.stderr == ""

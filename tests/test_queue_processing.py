@@ -49,8 +49,9 @@ async def test_failing_task_is_tried_three_times_then_fails_and_alerts(
     # The cause is fixed: a retry completes it, with a fresh round of attempts.
     queue.ledger.broken = False
     await queue.queue.retry(task.task_id)
-    drained = await queue.queue.drain(through_retries=True)
-    assert drained.completed == 1
+    # (The retried task may finish before the drain begins: a drain counts what finishes
+    # while it runs, so the record tells how the task ended.)
+    assert (await queue.queue.drain(through_retries=True)).done
     record = await queue.queue.show(task.task_id)
     assert record.status == TaskStatus.COMPLETED and record.attempts == 4
     assert record.result is not None and record.result.summary == f"done {task.task_id}"
