@@ -98,11 +98,10 @@ class TaskQueueWorkflow(QueueEnqueue):
     async def _continue_as_new(self) -> None:
         """Nothing new starts; short attempts finish, long ones detach (attempts.py),
         handlers return, then the state moves on to the next run."""
-        while (wait := self._attached_for()) is not None:
+        while not self._may_continue():
+            # Woken when an attempt ends, or (one timer) when the youngest may detach.
             with contextlib.suppress(asyncio.TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._attached_for() != wait, timeout=wait or None
-                )
+                await workflow.wait_condition(self._may_continue, timeout=self._until_detached())
         await workflow.wait_condition(workflow.all_handlers_finished)
         snapshot = self._state.to_snapshot(limit=CONTINUE_AS_NEW_LIMIT)
         if self._state.shed:
@@ -116,11 +115,16 @@ class TaskQueueWorkflow(QueueEnqueue):
             QueueInput(config=self._config, snapshot=snapshot, run_number=self._run_number + 1)
         )
 
-    def _attached_for(self) -> timedelta | None:
-        """How long until every attempt of this run may detach (None: all may now), or
-        zero while a notification is still being sent."""
-        if self._notifying:
-            return timedelta(0)
+    def _may_continue(self) -> bool:
+        """No failure notification is in flight, and every attempt this run waits for may
+        detach (the worker's clock may lag the server's by up to CLOCK_MARGIN)."""
+        now = workflow.now()
+        return not self._notifying and all(
+            at + CLOCK_MARGIN <= now for at in self._attempts.values()
+        )
+
+    def _until_detached(self) -> timedelta | None:
+        """How long until the youngest attempt may detach (None: none is waited for)."""
         latest = max(self._attempts.values(), default=None)
         if latest is None:
             return None
