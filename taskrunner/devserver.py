@@ -6,6 +6,7 @@ survives restarts. Nothing is ever downloaded.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import os
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -89,6 +91,9 @@ class DevServer:
         self.http_port = _free_port(host)
         """HTTP API port, polled to know when the namespace is served (not only the socket)."""
         self.process: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None
+        self._abort = threading.Event()
+        """How the last process ended (None: running, or never started)."""
 
     @property
     def address(self) -> str:
@@ -97,6 +102,17 @@ class DevServer:
     @property
     def ui_url(self) -> str | None:
         return f"http://{self.host}:{self.ui_port}" if self.ui_port else None
+
+    @property
+    def database(self) -> str:
+        return str(self.data_dir / DB_FILENAME) if self.data_dir is not None else "memory"
+
+    def running(self) -> bool:
+        """True while the process this object started is alive (False once it exited)."""
+        if self.process is None:
+            return False
+        self.returncode = self.process.poll()
+        return self.returncode is None
 
     def command(self) -> list[str]:
         cmd = [str(find_binary("temporal")), "server", "start-dev"]
@@ -111,8 +127,17 @@ class DevServer:
             cmd += ["--headless"]
         return cmd + self.extra_args
 
+    async def start_async(self) -> DevServer:
+        """:meth:`start` in a thread; cancelled (Ctrl-C), it stops the half-started server."""
+        try:
+            return await asyncio.to_thread(self.start)
+        except asyncio.CancelledError:
+            self._abort.set()
+            raise
+
     def start(self) -> DevServer:
         """Start the server and wait until its frontend (and UI) answer."""
+        self._abort.clear()
         if port_open(self.host, self.port):
             raise UserError(
                 f"port {self.port} on {self.host} is already in use; stop what runs there, "
@@ -143,6 +168,9 @@ class DevServer:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         ports = [self.port] + ([self.ui_port] if self.ui_port else [])
         while time.monotonic() < deadline:
+            if self._abort.is_set():
+                self.stop()
+                raise UserError("the embedded Temporal server's start was interrupted")
             if self.process.poll() is not None:
                 where = f"; see {log_path}" if log_path else ""
                 raise UserError(
@@ -174,10 +202,11 @@ class DevServer:
             return proc.returncode if proc else None
         proc.send_signal(sig)
         try:
-            return proc.wait(timeout=STOP_TIMEOUT_SECONDS)
+            self.returncode = proc.wait(timeout=STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             proc.kill()
-            return proc.wait()
+            self.returncode = proc.wait()
+        return self.returncode
 
     def __enter__(self) -> DevServer:
         return self.start()

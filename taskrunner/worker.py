@@ -26,6 +26,7 @@ from taskrunner.queue.handover import HandoverInterceptor
 from taskrunner.queue.processor import TaskProcessorWorkflow
 from taskrunner.queue.worker_context import TaskTypeActivities, TaskTypesInterceptor
 from taskrunner.queue.workflow import TaskQueueWorkflow
+from taskrunner.run_log import RunLogInterceptor
 from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.settings import Settings
 from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
@@ -119,6 +120,7 @@ def build_worker(
         interceptors=[
             TaskTypesInterceptor(task_types),
             HandoverInterceptor(client, {activity_name(fn) for fn in tasks.values()}),
+            RunLogInterceptor(),
         ],
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

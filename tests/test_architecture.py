@@ -44,6 +44,8 @@ IO_MODULES = {
 }
 """Our own modules that do I/O for activities."""
 WORKFLOW_HELPERS = {
+    "taskrunner.events",
+    "taskrunner.run_log",
     "taskrunner.notifications.notify",
     "taskrunner.queue.admission",
     "taskrunner.queue.budget",

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from taskrunner.cli.session import stop_event, temporal_session
-from taskrunner.client import connect
+from temporalio.client import Client
+
+from taskrunner.cli.logs import LOG_FILE
+from taskrunner.cli.session import StopSignal, stop_event
+from taskrunner.client import connect, remote_address_configured
+from taskrunner.devserver import DevServer, port_open
+from taskrunner.errors import UserError
 from taskrunner.schedules import operations as schedule_ops
 from taskrunner.settings import Settings
+from taskrunner.supervisor import supervise
+from taskrunner.worker import GRACEFUL_SHUTDOWN, build_worker
 
 RULE = "=" * 60
+PROBE_TIMEOUT_SECONDS = 3.0
+"""How long to wait for a Temporal answer on a taken port."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,36 +43,102 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_event()
-    async with temporal_session(settings) as session:
-        applied = await schedule_ops.apply_schedules(session.client, settings)
-        print(RULE)
-        print("SCHEDULED TASK RUNNER")
-        print(RULE)
-        print(f"Started at: {datetime.now(UTC).isoformat(timespec='seconds')}")
-        print(f"Temporal:   {session.client.service_client.config.target_host}")
-        if session.ui_url:
-            print(f"Web UI:     {session.ui_url}")
-        print(f"Task queue: {settings.task_queue}")
-        print(f"Data dir:   {settings.data_dir.resolve()}")
-        print(f"Schedules ({settings.timezone}):")
-        for result in applied:
-            if result.action == "deleted":
-                print(f"  {result.name:<16} deleted (no longer declared)")
-                continue
-            view = await schedule_ops.view(session.client, settings, result.name, next_count=1)
-            next_run = view.next_runs[0].strftime("%Y-%m-%d %H:%M %Z") if view.next_runs else "-"
-            state = "PAUSED" if view.paused else f"next run {next_run}"
-            print(f"  {view.name:<16} {' | '.join(view.cron):<24} {state}")
-        print("Press Ctrl-C to stop.", flush=True)
-        await stop.wait()
-        from taskrunner.worker import GRACEFUL_SHUTDOWN
-
-        print(
-            f"Stopping: running tasks get {GRACEFUL_SHUTDOWN.seconds} s to finish, then the "
-            "server stops (Ctrl-C again: stop now)...",
-            flush=True,
-        )
+    async with runner_server(settings) as server:
+        client = await connect(settings)
+        async with build_worker(client, settings):
+            await print_banner(client, settings, server)
+            watcher = asyncio.create_task(_watch(server, stop)) if server else None
+            await stop.wait()
+            if watcher is not None:
+                watcher.cancel()
+            print(
+                f"Stopping: running tasks get {GRACEFUL_SHUTDOWN.seconds} s to finish, then the "
+                "server stops (Ctrl-C again: stop now)...",
+                flush=True,
+            )
     return stop.exit_code
+
+
+@contextlib.asynccontextmanager
+async def runner_server(settings: Settings) -> AsyncIterator[DevServer | None]:
+    """The embedded server the runner owns, or None when TEMPORAL_ADDRESS names one."""
+    if remote_address_configured():
+        yield None
+        return
+    await refuse_taken_ports(settings)
+    server = DevServer(settings.data_dir, settings.server_port, settings.ui_port)
+    await server.start_async()
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+async def refuse_taken_ports(settings: Settings) -> None:
+    """One line when the runner's ports are taken: what holds them and what to change.
+
+    The runner never silently joins a server it did not start (another runner's, with
+    another data dir): that takes ``TEMPORAL_ADDRESS``.
+    """
+    host, port = "127.0.0.1", settings.server_port
+    if port_open(host, port):
+        if await _temporal_answers(settings):
+            held = "a Temporal server answers there (another taskrunner run?)"
+            join = f", or TEMPORAL_ADDRESS={host}:{port} to add this worker to that server"
+        else:
+            held, join = "something that is not a Temporal server holds it", ""
+        raise UserError(
+            f"server port {port} on {host} is taken: {held}; set server_port "
+            f"(TASKRUNNER_SERVER_PORT) to start another server{join}"
+        )
+    if port_open(host, settings.ui_port):
+        raise UserError(
+            f"web UI port {settings.ui_port} on {host} is taken; stop what runs there "
+            "or set ui_port (TASKRUNNER_UI_PORT)"
+        )
+
+
+async def _temporal_answers(settings: Settings) -> bool:
+    quick = settings.model_copy(update={"connect_timeout_seconds": PROBE_TIMEOUT_SECONDS})
+    try:
+        await connect(quick)
+    except UserError:
+        return False
+    return True
+
+
+async def _watch(server: DevServer, stop: StopSignal) -> None:
+    code = await supervise(server, _say)
+    stop.fail(code)
+
+
+def _say(line: str) -> None:
+    stamp = datetime.now().strftime("%H:%M:%S")
+    print(f"{stamp} {line}", flush=True)
+
+
+async def print_banner(client: Client, settings: Settings, server: DevServer | None) -> None:
+    applied = await schedule_ops.apply_schedules(client, settings)
+    print(RULE)
+    print("SCHEDULED TASK RUNNER")
+    print(RULE)
+    print(f"Started at: {datetime.now(UTC).isoformat(timespec='seconds')}")
+    print(f"Temporal:   {client.service_client.config.target_host}")
+    if server is not None and server.ui_url:
+        print(f"Web UI:     {server.ui_url}")
+    print(f"Task queue: {settings.task_queue}")
+    print(f"Data dir:   {settings.data_dir.resolve()}")
+    print(f"Log file:   {(settings.data_dir / LOG_FILE).resolve()}")
+    print(f"Schedules ({settings.timezone}):")
+    for result in applied:
+        if result.action == "deleted":
+            print(f"  {result.name:<16} deleted (no longer declared)")
+            continue
+        view = await schedule_ops.view(client, settings, result.name, next_count=1)
+        next_run = view.next_runs[0].strftime("%Y-%m-%d %H:%M %Z") if view.next_runs else "-"
+        state = "PAUSED" if view.paused else f"next run {next_run}"
+        print(f"  {view.name:<16} {' | '.join(view.cron):<24} {state}")
+    print("Press Ctrl-C to stop.", flush=True)
 
 
 async def worker_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,49 +1,80 @@
-"""Where a command's Temporal comes from: an existing server or the embedded one."""
+"""Where a command's Temporal comes from, and which worker (if any) serves it.
+
+Three kinds of command, three kinds of session:
+
+- one-shot work (``health``, ``maintenance``, ``demo``): a worker of its own, in
+  this process, on a private task queue, with the caller's settings; the runner's
+  task queue never sees it, whether or not a runner is up.
+- queue commands: talk to the runner's queue workflows; when no runner is up (this
+  command started the embedded server itself), a stand-in worker serves the
+  runner's task queue for the command's lifetime, so the request is answered.
+- schedule commands: a client, nothing else.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import os
 import signal
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from temporalio.client import Client
 
 from taskrunner.client import connect, remote_address_configured
+from taskrunner.datadir import ensure_data_dir
 from taskrunner.devserver import DevServer, port_open
 from taskrunner.settings import Settings
+
+
+class Serving(enum.Enum):
+    """Which worker a command's session runs in-process."""
+
+    NONE = "none"
+    PRIVATE = "private"
+    """A worker on a task queue of its own, with this command's settings."""
+    STAND_IN = "stand-in"
+    """A worker on the runner's task queue, only while no runner is up."""
 
 
 @dataclass
 class Session:
     client: Client
+    settings: Settings
+    """The command's settings; with a private worker, its ``task_queue`` is the private one."""
     server: DevServer | None
     """The embedded server this session started (None: it was already there)."""
     ui_url: str | None
 
 
-@contextlib.asynccontextmanager
-async def temporal_session(settings: Settings, *, worker: bool = True) -> AsyncIterator[Session]:
-    """Connect to Temporal, starting the embedded dev server when none is configured or running.
+def private_task_queue(settings: Settings) -> str:
+    """A task queue only this process polls (the runner's name, to find it in the web UI)."""
+    return f"{settings.task_queue}-cli-{uuid.uuid4().hex[:8]}"
 
-    With ``worker``, an in-process worker serves the runner's task queue for the
-    session, so one-shot commands work without a separate ``taskrunner run``.
-    """
+
+@contextlib.asynccontextmanager
+async def temporal_session(
+    settings: Settings, serving: Serving = Serving.PRIVATE
+) -> AsyncIterator[Session]:
+    """Connect to Temporal, starting the embedded dev server when none is configured or running."""
+    ensure_data_dir(settings.data_dir)
     server = None
     ui_url = None
     if not remote_address_configured():
         ui_url = f"http://127.0.0.1:{settings.ui_port}"
         if not port_open("127.0.0.1", settings.server_port):
-            server = await asyncio.to_thread(
-                DevServer(settings.data_dir, settings.server_port, settings.ui_port).start
-            )
+            server = DevServer(settings.data_dir, settings.server_port, settings.ui_port)
+            await server.start_async()
     try:
         client = await connect(settings)
-        session = Session(client=client, server=server, ui_url=ui_url)
-        if worker:
+        if serving is Serving.PRIVATE:
+            settings = settings.model_copy(update={"task_queue": private_task_queue(settings)})
+        session = Session(client=client, settings=settings, server=server, ui_url=ui_url)
+        if serving is Serving.PRIVATE or (serving is Serving.STAND_IN and server is not None):
             from taskrunner.worker import build_worker
 
             async with build_worker(client, settings):
@@ -65,6 +96,8 @@ class StopSignal(asyncio.Event):
     def __init__(self) -> None:
         super().__init__()
         self.signal: signal.Signals | None = None
+        self.code: int | None = None
+        """An exit status set by :meth:`fail` (None: the signal's)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._received, sig)
@@ -77,9 +110,16 @@ class StopSignal(asyncio.Event):
         self.signal = sig
         self.set()
 
+    def fail(self, code: int) -> None:
+        """Stop without a signal, ending with ``code`` (a supervised part gave up)."""
+        self.code = code
+        self.set()
+
     @property
     def exit_code(self) -> int:
         """128 + the signal number, the shell's convention (130 for Ctrl-C); 0 if none."""
+        if self.code is not None:
+            return self.code
         return 128 + self.signal if self.signal is not None else 0
 
 

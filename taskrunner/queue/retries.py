@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from taskrunner.errors import INVALID_TASK
+    from taskrunner.events import attempts, event, one_line
     from taskrunner.queue.attempts import DETACH_AFTER, AttemptFailure
     from taskrunner.queue.models import TaskRecord
     from taskrunner.queue.state import QueueState
@@ -72,11 +73,16 @@ def settle(state: QueueState, record: TaskRecord, outcome: Outcome, now: datetim
         return Settled.COMPLETED
     policy = state.executions[record.execution].retry_policy
     delay = retry_delay(policy, record.round_attempts, outcome)
+    task = f"task {record.id} ({record.type})"
     if delay is None:
         state.fail(record, outcome.message, now)
-        workflow.logger.warning("✗ Task %s failed: %s", record.id, outcome.message)
+        line = f"✗ {task} failed after {attempts(record.attempts)}: {one_line(outcome.message)}"
+        workflow.logger.warning(line, extra=event(line))
         return Settled.FAILED
-    workflow.logger.info("Retrying task %s in %s: %s", record.id, delay, outcome.message)
+    line = (
+        f"↻ {task} attempt {record.attempts} failed, next in {delay}: {one_line(outcome.message)}"
+    )
+    workflow.logger.info(line, extra=event(line))
     state.retry_later(record, outcome.message, now + delay)
     return Settled.RETRYING
 

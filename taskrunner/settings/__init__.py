@@ -141,6 +141,12 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(describe(err, Settings)) from None
     except ValueError as err:  # e.g. a TOML syntax error
         raise ConfigError(f"cannot read settings: {err}".splitlines()[0]) from None
+    except OSError as err:  # the working directory or the file cannot be read
+        where = err.filename or "the settings file"
+        raise ConfigError(
+            f"cannot read settings file {where}: {err.strerror or err}; check its permissions "
+            f"or name another with {CONFIG_FILE_ENV}"
+        ) from None
     known = known_variables(settings)
     unknown = unknown_variables(Settings, known)
     if unknown is not None:

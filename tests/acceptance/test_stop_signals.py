@@ -8,10 +8,7 @@ import contextlib
 import http.server
 import json
 import os
-import pty
-import select
 import signal
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -28,7 +25,8 @@ from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import TaskSpec
 from taskrunner.settings import Settings, load_settings
 from tests.helpers import free_port
-from tests.helpers.cli import ROOT, cli_env
+from tests.helpers.cli import cli_env
+from tests.helpers.terminal import Terminal
 
 TASK_SECONDS = 4.0
 """How long the in-flight task takes (its HTTP source answers this late)."""
@@ -67,42 +65,6 @@ def slow_source() -> Iterator[SlowSource]:
     source.server.shutdown()
 
 
-class Terminal:
-    """``taskrunner run`` as the foreground job of a pseudo-terminal."""
-
-    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # the child: the CLI, with the pty as its controlling terminal
-            os.chdir(cwd)
-            os.execvpe(sys.executable, [sys.executable, str(ROOT / "starter.py"), "run"], env)
-        self.output = ""
-
-    def read_until(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} in: {self.output}")
-            self._read(0.2)
-
-    def _read(self, wait: float) -> None:
-        ready, _, _ = select.select([self.fd], [], [], wait)
-        if ready:
-            try:
-                self.output += os.read(self.fd, 65536).decode(errors="replace")
-            except OSError:  # the child closed the terminal
-                time.sleep(wait)
-
-    def wait(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status)
-            self._read(0.2)
-        os.kill(self.pid, signal.SIGKILL)
-        raise AssertionError(f"taskrunner run did not exit: {self.output}")
-
-
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 async def test_stopping_the_runner_lets_the_running_task_finish_once(
     tmp_path: Path, slow_source: SlowSource, how: str
@@ -113,7 +75,7 @@ async def test_stopping_the_runner_lets_the_running_task_finish_once(
         TASKRUNNER_UI_PORT=str(ui_port),
         TASKRUNNER_TASK_QUEUE=f"run-{port}",
     )
-    run = Terminal(tmp_path, env)
+    run = Terminal(["run"], tmp_path, env)
     children: list[psutil.Process] = []
     code: int | None = None
     try:
@@ -127,7 +89,7 @@ async def test_stopping_the_runner_lets_the_running_task_finish_once(
         while slow_source.requests == 0:  # the task is in flight
             await asyncio.sleep(0.05)
         if how == "ctrl-c":
-            os.write(run.fd, b"\x03")  # the terminal signals the whole foreground group
+            run.ctrl_c()  # the terminal signals the whole foreground group
         else:
             os.kill(run.pid, signal.SIGTERM)  # as systemd or Docker: the runner alone
         started = time.monotonic()

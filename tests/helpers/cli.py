@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+TASKRUNNER = str(Path(sys.executable).with_name("taskrunner"))
+"""The installed console script, as a user runs it (``make venv`` puts it beside python)."""
 
 
 def cli_env(**env: str) -> dict[str, str]:
@@ -22,7 +24,7 @@ CLI_TIMEOUT = 180.0
 
 def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), *args],
+        [TASKRUNNER, *args],
         cwd=cwd,
         env=cli_env(**env),
         capture_output=True,
@@ -33,7 +35,7 @@ def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[st
 
 def popen_cli(*args: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "starter.py"), *args],
+        [TASKRUNNER, *args],
         cwd=cwd,
         env=cli_env(**env),
         stdout=subprocess.PIPE,

@@ -2,7 +2,9 @@
 
 No image registry is reachable, so the image is ``docker import``-ed from a rootfs
 tarball made here: a statically linked busybox plus the applet links the containers
-use. When no engine answers, ``.ci/docker-engine start`` installs and starts one.
+use. When no engine answers, ``.ci/docker-engine start`` starts one, and the session
+stops it again when it ends. Installing the packages (docker.io, busybox-static) is
+``.ci/docker-engine install``, which only ``.ci/run`` calls: tests never install anything.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from docker.errors import DockerException, NotFound
 REPO = Path(__file__).resolve().parents[2]
 ENGINE_SCRIPT = REPO / ".ci" / "docker-engine"
 DEFAULT_SOCKET_HOST = "unix:///var/run/docker.sock"
-# Installing the engine from Debian packages is the slow path (~15 s here); the script
-# bounds each of its own steps, this only guards against the unexpected.
+# The script bounds each of its own steps (waiting for its lock, for the engine to answer,
+# for it to stop); these only guard against the unexpected.
 ENGINE_START_TIMEOUT = 300
+ENGINE_STOP_TIMEOUT = 300
 PING_TIMEOUT = 10
 TEST_LABEL = "taskrunner.test"
 APPLETS = ("sh", "sleep", "true", "false")
@@ -70,20 +73,26 @@ class DockerEngine:
         return container
 
     def close(self) -> None:
-        """Remove every container and the image this session made, then disconnect."""
-        for container in self.client.containers.list(
-            all=True, filters={"label": f"{TEST_LABEL}={self.label}"}
-        ):
-            container.remove(force=True)
-        if self.image:
-            with contextlib.suppress(NotFound):
-                self.client.images.remove(self.image, force=True)
-        self.client.close()
-        if self.started:
-            # Leave the machine as the tests found it: no engine they started keeps running.
-            subprocess.run(
-                [str(ENGINE_SCRIPT), "stop"], capture_output=True, timeout=60, check=False
-            )
+        """Remove the containers and the image this session made; stop an engine it started.
+
+        Raises:
+            EngineUnavailable: the engine this session started did not stop (the message
+                carries the script's output).
+        """
+        try:
+            for container in self.client.containers.list(
+                all=True, filters={"label": f"{TEST_LABEL}={self.label}"}
+            ):
+                container.remove(force=True)
+            if self.image:
+                with contextlib.suppress(NotFound):
+                    self.client.images.remove(self.image, force=True)
+        finally:
+            self.client.close()
+            if self.started:
+                # Leave the machine as the tests found it: dockerd, its containerd and the
+                # shims stop; an engine that already ran before the session is left alone.
+                _stop_engine()
 
 
 def connect_engine() -> DockerEngine:
@@ -103,16 +112,20 @@ def connect_engine() -> DockerEngine:
     already_up = _ping(host)
     if already_up is not None:
         already_up.close()
-    output = _run_engine_script()
+    _, output = _run_engine_script("start", ENGINE_START_TIMEOUT)
     client = _ping(host)
     if client is None:
         raise EngineUnavailable(
             f"no Docker engine answers at {host}; .ci/docker-engine start said: {output}"
         )
+    engine = DockerEngine(host=host, client=client, started=already_up is None)
     if static_busybox() is None:
-        client.close()
-        raise EngineUnavailable("no statically linked busybox to build the test image from")
-    return DockerEngine(host=host, client=client, started=already_up is None)
+        engine.close()
+        raise EngineUnavailable(
+            "no statically linked busybox to build the test image from; "
+            "run .ci/docker-engine install"
+        )
+    return engine
 
 
 def build_test_image(engine: DockerEngine) -> str:
@@ -184,19 +197,28 @@ def _ping(host: str) -> docker.DockerClient | None:
     return client
 
 
-def _run_engine_script() -> str:
+def _stop_engine() -> None:
+    status, output = _run_engine_script("stop", ENGINE_STOP_TIMEOUT)
+    if status != 0:
+        raise EngineUnavailable(
+            f"the Docker engine this test session started did not stop: {output}"
+        )
+
+
+def _run_engine_script(command: str, timeout: float) -> tuple[int | None, str]:
+    """The script's exit status (None on timeout) and its last output lines on one line."""
     try:
         result = subprocess.run(
-            [str(ENGINE_SCRIPT), "start"],
+            [str(ENGINE_SCRIPT), command],
             capture_output=True,
             text=True,
-            timeout=ENGINE_START_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return f"no answer within {ENGINE_START_TIMEOUT}s"
+        return None, f"no answer within {timeout}s"
     lines = (result.stdout + result.stderr).strip().splitlines()
-    return " | ".join(lines[-6:]) or f"exit status {result.returncode}"
+    return result.returncode, " | ".join(lines[-6:]) or f"exit status {result.returncode}"
 
 
 def _is_static_elf(path: Path) -> bool:

@@ -1,0 +1,35 @@
+"""The data directory: made usable before anything is written there, or one clear line."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from taskrunner.errors import UserError
+
+FIX = "set data_dir in the settings file or TASKRUNNER_DATA_DIR to a writable folder"
+
+
+def ensure_data_dir(path: Path) -> Path:
+    """Create the folder (and its parents) and check that this process can write there."""
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            raise UserError(f"data dir {path} cannot be created: {part} is a file; {FIX}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except PermissionError:
+        raise UserError(f"data dir {path} is not writable (permission denied); {FIX}") from None
+    except OSError as err:
+        if err.errno == errno.EROFS:
+            raise UserError(
+                f"data dir {path} is not writable (read-only file system); {FIX}"
+            ) from None
+        reason = err.strerror or type(err).__name__
+        raise UserError(f"data dir {path} is not usable ({reason}); {FIX}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"data dir {path} is not writable (permission denied); {FIX}")
+    return path

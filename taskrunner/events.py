@@ -1,0 +1,29 @@
+"""Console events: the one-line story of what the runner did, told from workflow code.
+
+Workflow code logs through ``workflow.logger`` (silent during replay) and marks the
+records meant for the runner's console with :func:`event`; everything else, SDK
+tracebacks included, goes to the log file only (see ``taskrunner.cli.logs``).
+"""
+
+from __future__ import annotations
+
+EVENT = "taskrunner_event"
+"""Attribute of a log record that carries its console line."""
+MAX_DETAIL = 200
+"""An error shown in an event line is cut to this many characters (its first line)."""
+
+
+def event(line: str) -> dict[str, str]:
+    """``extra=`` for a log call whose record is also one console line."""
+    return {EVENT: line}
+
+
+def one_line(text: str) -> str:
+    """The first line of a message, cut to :data:`MAX_DETAIL`."""
+    first = (text.strip().splitlines() or [""])[0]
+    return first if len(first) <= MAX_DETAIL else first[: MAX_DETAIL - 1] + "…"
+
+
+def attempts(n: int) -> str:
+    """``1 attempt``, ``3 attempts``."""
+    return f"{n} attempt{'' if n == 1 else 's'}"
