@@ -7,6 +7,8 @@ tracebacks included, goes to the log file only (see ``taskrunner.cli.logs``).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 EVENT = "taskrunner_event"
 """Attribute of a log record that carries its console line."""
 MAX_DETAIL = 200
@@ -27,3 +29,14 @@ def one_line(text: str) -> str:
 def attempts(n: int) -> str:
     """``1 attempt``, ``3 attempts``."""
     return f"{n} attempt{'' if n == 1 else 's'}"
+
+
+def duration(elapsed: timedelta) -> str:
+    """``0.4 s``, ``12.0 s``, ``3 min 05 s``, ``2 h 10 min``."""
+    seconds = max(elapsed.total_seconds(), 0.0)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

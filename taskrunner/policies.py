@@ -30,5 +30,7 @@ PROBE_TIMEOUT = timedelta(seconds=120)
 
 MAINTENANCE_STEP_TIMEOUT = timedelta(hours=2)
 """Start-to-close of one vacuum, analyze or backup attempt on one database."""
+MAINTENANCE_INSPECT_TIMEOUT = timedelta(minutes=1)
+"""Start-to-close of the quick look at whether a target has a database yet."""
 MAINTENANCE_HEARTBEAT_TIMEOUT = timedelta(minutes=1)
 """A maintenance step that stops heartbeating this long is presumed dead and retried."""

@@ -8,7 +8,6 @@ ended is told once, by the worker that ended it.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -21,7 +20,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-from taskrunner.events import event, one_line
+from taskrunner.events import duration, event, one_line
 
 SCHEDULED_BY = SearchAttributeKey.for_keyword("TemporalScheduledById")
 """Set by Temporal on a run a schedule started: the schedule's id."""
@@ -55,16 +54,8 @@ class _RunLogInbound(WorkflowInboundInterceptor):
 
 def _ended(outcome: str) -> None:
     info = workflow.info()
-    took = _duration(workflow.now() - info.start_time)
+    took = duration(workflow.now() - info.start_time)
     schedule = info.typed_search_attributes.get(SCHEDULED_BY)
     origin = f"schedule {schedule}" if schedule else info.workflow_id
     line = f"{info.workflow_type} ({origin}) {outcome} in {took}"
     workflow.logger.info(line, extra=event(line))
-
-
-def _duration(elapsed: timedelta) -> str:
-    seconds = max(elapsed.total_seconds(), 0.0)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest:02d} s"

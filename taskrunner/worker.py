@@ -29,7 +29,7 @@ from taskrunner.queue.workflow import TaskQueueWorkflow
 from taskrunner.run_log import RunLogInterceptor
 from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.settings import Settings
-from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES
+from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES, payload_context
 from taskrunner.tasks.registry import TaskRegistry, activity_name
 
 WORKFLOWS: list[type] = [
@@ -77,6 +77,7 @@ def build_activities(settings: Settings, client: Client, tasks: dict[str, Any]) 
         monitoring.collect_system_metrics,
         monitoring.check_services,
         notifications.send_notification,
+        database.inspect_target,
         database.vacuum_database,
         database.analyze_database,
         database.backup_database,
@@ -118,7 +119,7 @@ def build_worker(
             *extra_activities,
         ],
         interceptors=[
-            TaskTypesInterceptor(task_types),
+            TaskTypesInterceptor(task_types, payload_context(settings)),
             HandoverInterceptor(client, {activity_name(fn) for fn in tasks.values()}),
             RunLogInterceptor(),
         ],

@@ -46,6 +46,7 @@ IO_MODULES = {
 WORKFLOW_HELPERS = {
     "taskrunner.events",
     "taskrunner.run_log",
+    "taskrunner.maintenance.summary",
     "taskrunner.notifications.notify",
     "taskrunner.queue.admission",
     "taskrunner.queue.budget",

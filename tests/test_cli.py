@@ -78,6 +78,27 @@ def test_health_command_prints_the_seed_report(tmp_path: Path, dev_server: DevSe
     assert result.returncode == (0 if healthy else 1), result.stderr
 
 
+def test_health_with_a_service_down_says_so_first_and_alerts_once(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
+    closed = free_port()
+    result = run_cli(
+        "health",
+        cwd=tmp_path,
+        TEMPORAL_ADDRESS=dev_server.address,
+        TASKRUNNER_HEALTH__CPU_THRESHOLD="100",
+        TASKRUNNER_HEALTH__MEMORY_THRESHOLD="100",
+        TASKRUNNER_HEALTH__DISK_THRESHOLD="100",
+        TASKRUNNER_HEALTH__PROBES=f'[{{"kind": "tcp", "name": "db", "host": "127.0.0.1", "port": {closed}}}]',
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "System Health: ✗ Unhealthy: service db is DOWN", result.stdout
+    # The console channel's alert, once, after the report (not before it, not twice).
+    assert result.stdout.count("System health alert:") == 1, result.stdout
+    assert lines[-3:-1] == ["📧 [CRITICAL] System health alert:", "- Some services are down:"]
+
+
 def _children(pid: int) -> list[int]:
     try:
         return [p.pid for p in psutil.Process(pid).children(recursive=True)]

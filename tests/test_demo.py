@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -17,6 +18,7 @@ def test_demo_prints_the_seed_output_with_real_results(
     tmp_path: Path, dev_server: DevServer
 ) -> None:
     data = tmp_path / "data"
+    now = datetime.now(UTC)
     result = run_cli(
         "demo",
         cwd=tmp_path,
@@ -25,6 +27,9 @@ def test_demo_prints_the_seed_output_with_real_results(
         TASKRUNNER_DATA_DIR=str(data),
         # Keep the health part deterministic on a busy test machine.
         TASKRUNNER_HEALTH__CPU_THRESHOLD="100",
+        # Open now: maintenance runs and notifies (console lines in its section).
+        TASKRUNNER_MAINTENANCE__WINDOW_START=f"{now - timedelta(hours=1):%H:%M}",
+        TASKRUNNER_MAINTENANCE__WINDOW_END=f"{now + timedelta(hours=1):%H:%M}",
     )
     out = result.stdout
     assert result.returncode == 0, result.stderr + out
@@ -45,9 +50,16 @@ def test_demo_prints_the_seed_output_with_real_results(
     processed = re.findall(r"Processing task (\w+) \((\w+)\) - Attempt 1", out)
     assert sorted(t for _, t in processed) == ["dataSync", "email", "email", "report"]
     assert all(f"✓ Task {task_id} completed" in out for task_id, _ in processed)
-    assert (
-        "⏰ Outside maintenance window - skipping" in out or "✓ Maintenance window is open" in out
-    )
+    # Each console notification under its step's header, in order; the summary once.
+    sections = out.split(">>> Running Scheduled Maintenance...")
+    assert len(sections) == 2 and "📧" not in sections[0], out
+    maintenance = sections[1].splitlines()
+    assert maintenance[2:5] == [
+        "✓ Maintenance window is open",
+        "📧 [INFO] Starting scheduled maintenance",
+        "📧 [SUCCESS] Maintenance completed:",
+    ], out
+    assert out.count("Maintenance completed:") == 1
 
     # Real effects in the data directory.
     assert len(list((data / "outbox").glob("*.eml"))) == 2

@@ -9,11 +9,15 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from taskrunner.cli.health import render_health
 from taskrunner.health.models import (
     HealthCheckInput,
     HealthReport,
+    Metric,
+    ServiceStatus,
+    SystemMetrics,
 )
-from taskrunner.health.workflow import HealthMonitorWorkflow
+from taskrunner.health.workflow import HealthMonitorWorkflow, alert_message
 from tests.helpers import free_port
 
 
@@ -72,6 +76,7 @@ async def test_health_alerts_when_a_service_is_down(
     assert "cache: DOWN" in report.alert_message
     assert "api: DOWN" not in report.alert_message
     assert "System metrics above threshold" not in report.alert_message
+    assert report.alert_sent and report.problems() == ["service cache is DOWN"]
     assert "📧 [CRITICAL]" in capsys.readouterr().out
 
 
@@ -109,3 +114,44 @@ async def test_health_measures_the_api_response_time(
     assert report.metrics.response_time_ms is not None
     assert report.metrics.response_time_ms > 0
     assert [r.path for r in peer.requests] == ["/ping"]
+
+
+def unhealthy_report(sent: bool) -> HealthReport:
+    """CPU over its threshold and a service down, as the workflow reports it."""
+    metrics = SystemMetrics(
+        cpu=Metric(name="CPU", value=95.2, threshold=90),
+        memory=Metric(name="Memory", value=40.0, threshold=90),
+        disk=Metric(name="Disk", value=50.0, threshold=90),
+    )
+    down = [ServiceStatus(name="db", kind="tcp", up=False, latency_ms=0.5, detail="refused")]
+    return HealthReport(
+        healthy=False,
+        all_up=False,
+        metrics=metrics,
+        services=down,
+        alerted=True,
+        alert_message=alert_message(metrics, down),
+        alert_sent=sent,
+        checked_at="2026-12-01T00:00:00+00:00",
+    )
+
+
+def test_health_report_first_line_names_every_problem_and_the_alert_prints_once() -> None:
+    report = unhealthy_report(sent=True)
+    text = render_health(report)
+    assert text.splitlines()[0] == (
+        "System Health: ✗ Unhealthy: CPU 95.2% (threshold 90%), service db is DOWN"
+    )
+    assert text.count("System health alert:") == 1 and "✗ Alert sent:" in text
+    # As the console channel printed it (held back by the command): shown once, in place.
+    assert report.alert_message is not None
+    console = [f"📧 [CRITICAL] {report.alert_message}"]
+    shown = render_health(report, console)
+    assert shown.count("System health alert:") == 1 and "✗ Alert sent" not in shown
+    assert shown.endswith(console[0])
+
+
+def test_health_report_says_when_the_alert_was_not_sent() -> None:
+    text = render_health(unhealthy_report(sent=False))
+    assert "✗ Alert not sent (notify off, an identical alert within the cooldown" in text
+    assert text.count("System health alert:") == 1

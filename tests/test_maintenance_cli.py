@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from taskrunner.devserver import DevServer
 from tests.helpers import free_port
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import popen_cli, run_cli
 from tests.helpers.databases import bloated_sqlite, row_counts
 
 
@@ -57,7 +57,10 @@ def test_maintenance_command_outside_the_window_skips(
     bloated_sqlite(data / "app.db")
     result = run_cli("maintenance", cwd=tmp_path, **_window_env(dev_server, data, open_now=False))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("⏰ Outside maintenance window - skipping (window ")
+    # After the "Running maintenance (...)..." line that comes at once.
+    assert result.stdout.splitlines()[1].startswith(
+        "⏰ Outside maintenance window - skipping (window "
+    )
     assert "use --force to run now" in result.stdout
     assert "📧" not in result.stdout
     assert not (data / "backups").exists()
@@ -67,16 +70,62 @@ def test_maintenance_command_failure_is_one_line_and_exit_1(
     tmp_path: Path, dev_server: DevServer
 ) -> None:
     data = tmp_path / "data"
+    # A database file the settings name explicitly must exist.
+    missing = tmp_path / "elsewhere" / "shop.db"
     env = _window_env(dev_server, data, open_now=True)
-    result = run_cli("maintenance", cwd=tmp_path, **env)
+    result = run_cli("maintenance", cwd=tmp_path, TASKRUNNER_DATABASE__PATH=str(missing), **env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"✗ Maintenance failed: SQLite database {data / 'app.db'} does not exist"
+        f"✗ Maintenance failed: SQLite database {missing} does not exist"
     ]
     assert "📧 [ERROR] Maintenance failed: SQLite database" in result.stdout
+
+
+def test_maintenance_on_a_fresh_install_succeeds_with_nothing_to_maintain(
+    tmp_path: Path,
+) -> None:
+    # As on a fresh clone: no data directory, no server running, nothing configured
+    # (only free ports, so the embedded server this command starts has its own).
+    result = run_cli(
+        "maintenance",
+        "--force",
+        cwd=tmp_path,
+        TASKRUNNER_SERVER_PORT=str(free_port()),
+        TASKRUNNER_UI_PORT=str(free_port()),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    database = (tmp_path / ".taskrunner" / "app.db").relative_to(tmp_path)
+    said = (
+        f"app: nothing to maintain yet ({database} does not exist yet; "
+        "the first report or dataSync task creates it)"
+    )
+    assert f"Target   {said}" in out
+    assert f"Maintenance completed:\n- {said}" in out
+    assert "📧 [SUCCESS] Maintenance completed:" in out
+    assert "ERROR" not in out and "✗" not in out
+    assert not (tmp_path / ".taskrunner" / "app.db").exists()
+    assert not (tmp_path / ".taskrunner" / "backups").exists()
 
 
 def test_maintenance_command_has_help(tmp_path: Path) -> None:
     result = run_cli("maintenance", "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "usage: taskrunner maintenance [-h] [--force]" in result.stdout
+
+
+def test_maintenance_says_what_it_runs_at_once(tmp_path: Path, dev_server: DevServer) -> None:
+    env = _window_env(dev_server, tmp_path / "data", open_now=False)
+    command = popen_cli("maintenance", cwd=tmp_path, **env)
+    try:
+        assert command.stdout is not None
+        first = command.stdout.readline()  # flushed at once, not when the run ends
+        assert command.poll() is None, "the first line came only at the end"
+        command.communicate(timeout=120)
+    finally:
+        command.kill()
+    window = (
+        f"{env['TASKRUNNER_MAINTENANCE__WINDOW_START']}-{env['TASKRUNNER_MAINTENANCE__WINDOW_END']}"
+    )
+    assert first == f"Running maintenance (window {window} Asia/Tokyo, targets app)...\n"

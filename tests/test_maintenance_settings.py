@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 import pytest
 
 from taskrunner.errors import ConfigError
-from taskrunner.maintenance.models import in_window, maintenance_input
+from taskrunner.maintenance.models import MaintenanceWindow, in_window, maintenance_input
 from taskrunner.settings import load_settings
 from taskrunner.sizes import human_size
 
@@ -67,6 +67,24 @@ def test_window_includes_its_start_excludes_its_end_and_may_span_midnight(
     at: time, start: time, end: time, expected: bool
 ) -> None:
     assert in_window(at, start, end) is expected
+
+
+@pytest.mark.parametrize(
+    ("at", "start", "end", "night"),
+    [
+        ("2026-06-10T23:00", time(23), time(1), "2026-06-10"),
+        ("2026-06-11T00:00", time(23), time(1), "2026-06-10"),
+        ("2026-06-11T00:59", time(23), time(1), "2026-06-10"),
+        ("2026-06-11T02:00", time(2), time(4), "2026-06-11"),
+        ("2026-06-11T03:30", time(2), time(4), "2026-06-11"),
+        ("2026-06-11T01:00", time(2), time(4), "2026-06-10"),
+    ],
+)
+def test_a_time_belongs_to_the_night_its_window_opened(
+    at: str, start: time, end: time, night: str
+) -> None:
+    window = MaintenanceWindow(window_start=start, window_end=end)
+    assert window.night_of(datetime.fromisoformat(at)).isoformat() == night
 
 
 def test_human_sizes() -> None:

@@ -18,8 +18,10 @@ from taskrunner.health.workflow import (
     RESOLVED_MESSAGE,
     HealthMonitorWorkflow,
 )
-from tests.helpers import free_port
+from taskrunner.queue.models import TaskSpec
+from tests.helpers import free_port, wait_for_output
 from tests.helpers.peers import http_peer
+from tests.helpers.queue import QueueHarness
 from tests.helpers.smtp_receiver import smtp_receiver
 
 FAST_RETRY = {"retry_initial_seconds": 0.05, "retry_backoff": 1.0}
@@ -147,3 +149,14 @@ async def test_history_of_a_notifying_workflow_holds_no_secret(
     assert '"channel":"email","delivered":true' in history
     for leaked in (password, secret, slack_url, hook_url, "xoxtoken", "private-token"):
         assert leaked not in history
+
+
+async def test_a_task_failing_on_its_only_attempt_is_said_in_the_singular(
+    queue: QueueHarness, capsys: Any
+) -> None:
+    task = await queue.queue.enqueue(TaskSpec(type="hopeless"))
+    # (It may fail before a drain begins: the notification is what is checked.)
+    await wait_for_output(
+        capsys,
+        f"📧 [ERROR] Task {task.task_id} failed after 1 attempt: DiskOnFire: the disk is on fire",
+    )

@@ -26,8 +26,13 @@ def test_notify_send_reports_each_channel_and_status_shows_the_alert(tmp_path: P
         again = run_cli(
             "notify", "send", "Disk full", "--priority", "critical", cwd=tmp_path, **env
         )
-        assert "identical notification sent within 1800s" in again.stdout
+        assert "identical notification sent within 1800s; --force sends it anyway" in again.stdout
         assert again.returncode == 1 and len(peer.requests) == 1
+        forced = run_cli(
+            "notify", "send", "Disk full", "--priority", "critical", "--force", cwd=tmp_path, **env
+        )
+        assert forced.returncode == 0 and "webhook  delivered attempts=1" in forced.stdout
+        assert [r.json()["message"] for r in peer.requests] == ["Disk full", "Disk full"]
     status = run_cli("notify", "status", cwd=tmp_path, **env)
     assert status.returncode == 0, status.stderr
     assert "Active alerts: 1\n  cli [critical] since " in status.stdout

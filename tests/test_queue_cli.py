@@ -2,39 +2,81 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import socket
+import subprocess
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from taskrunner.devserver import DevServer
+from tests.helpers import assert_eventually
 from tests.helpers.cli import popen_cli, run_cli
 
 EMAIL = '{"recipient": "admin@example.com", "subject": "Daily Report"}'
 
 
+@contextlib.asynccontextmanager
+async def worker(cwd: Path, client: Client, **env: str) -> AsyncIterator[None]:
+    """``taskrunner worker`` for the block: the runner's worker, as when a runner is up.
+
+    A queue command finds the server already running, so it starts no worker of its own;
+    the block begins once the worker polls (a command sent before would warn, and wait).
+    """
+    process = popen_cli("worker", cwd=cwd, **env)
+    try:
+        await polled(client, env["TASKRUNNER_TASK_QUEUE"])
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        finally:
+            process.kill()
+
+
+async def polled(client: Client, task_queue: str) -> None:
+    async def a_poller() -> None:
+        described = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+        assert described.pollers, f"no worker polls {task_queue} yet"
+
+    await assert_eventually(a_poller, timeout=60)
+
+
 @pytest.fixture
-def cli(tmp_path: Path, dev_server: DevServer) -> Any:
+async def cli(tmp_path: Path, dev_server: DevServer, dev_client: Client) -> AsyncIterator[Any]:
     """Run ``taskrunner`` against the dev server, on a queue and task queue of this test."""
     queue = f"cli-{uuid.uuid4().hex[:8]}"
+    env = {"TEMPORAL_ADDRESS": dev_server.address, "TASKRUNNER_TASK_QUEUE": f"tq-{queue}"}
 
-    def run(*args: str) -> Any:
+    def run(*args: str, stdin: str | None = None, **extra: str) -> Any:
         return run_cli(
             *args,
             "--queue",
             queue,
             cwd=tmp_path,
-            TEMPORAL_ADDRESS=dev_server.address,
-            TASKRUNNER_TASK_QUEUE=f"tq-{queue}",
+            stdin=stdin,
+            **{**env, **extra},
         )
 
     run.queue = queue  # type: ignore[attr-defined]
-    return run
+    async with worker(tmp_path, dev_client, **env):
+        yield run
 
 
 def _ok(result: Any) -> str:
@@ -67,7 +109,10 @@ def test_enqueue_then_stats_list_show_and_cancel(cli: Any) -> None:
 
     shown = _ok(cli("queue", "show", task_id))
     assert f"id:       {task_id}" in shown
-    assert "run at:   2099-01-01 00:00:00" in shown
+    assert "run at:   2099-01-01 00:00:00 UTC" in shown
+    # Times are shown in the settings' zone, with its name.
+    tokyo = _ok(cli("queue", "show", task_id, TASKRUNNER_TIMEZONE="Asia/Tokyo"))
+    assert "run at:   2099-01-01 09:00:00 JST" in tokyo
     assert '"recipient": "admin@example.com"' in shown
 
     assert _ok(cli("queue", "cancel", task_id)).strip() == f"task {task_id} cancelled"
@@ -99,6 +144,48 @@ def test_cli_errors_are_one_line(cli: Any) -> None:
     assert "nosuchtask" in retried and retried.startswith("error: "), retried
 
 
+def test_enqueue_reads_data_from_a_file_or_stdin(cli: Any, tmp_path: Path) -> None:
+    later = ("--run-at", "2099-01-01T00:00:00Z")
+    (tmp_path / "payload.json").write_text(EMAIL)
+    assert _ok(cli("enqueue", "email", "--data", "@payload.json", *later)).startswith("Enqueued")
+    piped = _ok(cli("enqueue", "email", "--data", "-", *later, stdin=EMAIL))
+    task_id = piped.split()[2]
+    assert '"recipient": "admin@example.com"' in _ok(cli("queue", "show", task_id))
+
+    missing = _one_line_error(cli("enqueue", "email", "--data", "@nope.json"))
+    assert missing == "error: --data @nope.json: no such file nope.json"
+    (tmp_path / "bad.json").write_text("{oops")
+    bad = _one_line_error(cli("enqueue", "email", "--data", "@bad.json"))
+    assert bad.startswith("error: --data @bad.json is not valid JSON: ")
+    stdin = _one_line_error(cli("enqueue", "email", "--data", "-", stdin="[1]"))
+    assert stdin.startswith("error: --data from stdin must be a JSON object")
+
+
+def test_enqueue_refuses_an_unknown_report_naming_the_declared_ones(cli: Any) -> None:
+    line = _one_line_error(cli("enqueue", "report", "--data", '{"report_type": "inventory"}'))
+    assert line == (
+        "error: invalid payload for task type 'report': report_type: Value error, "
+        "unknown report 'inventory' (known reports: sales)"
+    )
+
+
+def test_enqueue_warns_of_a_run_at_in_the_past(cli: Any) -> None:
+    result = cli("enqueue", "email", "--data", EMAIL, "--run-at", "2000-01-01T00:00")
+    assert result.returncode == 0 and result.stdout.startswith("Enqueued task "), result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: --run-at 2000-01-01T00:00 (2000-01-01 00:00:00 UTC) is in the past; "
+        "the task runs now"
+    ]
+
+
+def test_list_refuses_a_limit_below_one(cli: Any) -> None:
+    result = cli("queue", "list", "--limit", "-1")
+    assert result.returncode == 2 and not result.stdout
+    assert result.stderr.splitlines()[-1] == (
+        "taskrunner queue list: error: argument --limit: must be at least 1 (got -1)"
+    )
+
+
 def test_commands_on_a_queue_that_does_not_exist_are_one_line(cli: Any) -> None:
     for args in (("queue", "show", "abc"), ("queue", "stats"), ("queue", "retry", "abc")):
         line = _one_line_error(cli(*args))
@@ -108,13 +195,15 @@ def test_commands_on_a_queue_that_does_not_exist_are_one_line(cli: Any) -> None:
 def test_drain_returns_when_only_future_tasks_remain(cli: Any) -> None:
     _ok(cli("enqueue", "email", "--data", EMAIL, "--run-at", "2099-01-01T00:00:00Z"))
     out = _ok(cli("queue", "drain"))
+    assert out.startswith(f"Draining queue {cli.queue}: waiting for the tasks due now ")
     assert "Task processing complete: 0 tasks processed" in out
     assert "1 task(s) wait for a later time (run_at or a retry backoff)" in out
 
 
-def test_ctrl_c_ends_a_waiting_drain_in_one_line(
-    cli: Any, tmp_path: Path, dev_server: DevServer
+async def test_ctrl_c_ends_a_waiting_drain_in_one_line(
+    tmp_path: Path, dev_server: DevServer, dev_client: Client
 ) -> None:
+    queue = f"cli-{uuid.uuid4().hex[:8]}"
     # An SMTP server that accepts connections and never greets: the email task waits.
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -126,25 +215,34 @@ def test_ctrl_c_ends_a_waiting_drain_in_one_line(
         }
         queue_env = {
             "TEMPORAL_ADDRESS": dev_server.address,
-            "TASKRUNNER_TASK_QUEUE": f"tq-{cli.queue}",
+            "TASKRUNNER_TASK_QUEUE": f"tq-{queue}",
         }
-        args = ["--queue", cli.queue]
-        _ok(run_cli("enqueue", "email", "--data", EMAIL, *args, cwd=tmp_path, **queue_env))
-        drain = popen_cli("queue", "drain", *args, cwd=tmp_path, **queue_env, **smtp)
-        try:
-            assert drain.stdout is not None
-            first = drain.stdout.readline()  # the first progress line: the drain waits
-            assert first.startswith("draining: 0 finished"), first
-            drain.send_signal(signal.SIGINT)
-            code = drain.wait(timeout=60)
-        finally:
-            drain.kill()
-        stderr = drain.stderr.read() if drain.stderr else ""
+        args = ["--queue", queue]
+        async with worker(tmp_path, dev_client, **queue_env, **smtp):
+            _ok(run_cli("enqueue", "email", "--data", EMAIL, *args, cwd=tmp_path, **queue_env))
+            drain = popen_cli("queue", "drain", *args, cwd=tmp_path, **queue_env)
+            code, stderr = _interrupt_drain(drain, queue)
+            silent.close()  # the waiting email attempt fails now: the worker stops at once
     assert code == 130
-    assert stderr.strip().splitlines() == [
-        f"drain interrupted; queue '{cli.queue}' keeps processing "
-        f"(see: taskrunner queue stats --queue {cli.queue})"
-    ], stderr
+    assert stderr.strip().splitlines() == ["interrupted (Ctrl-C)"], stderr
+
+
+def _interrupt_drain(drain: subprocess.Popen[str], queue: str) -> tuple[int, str]:
+    """Ctrl-C a drain once it is waiting; its exit status and stderr."""
+    try:
+        assert drain.stdout is not None
+        first = drain.stdout.readline()  # said at once, before the drain is asked
+        assert first == (
+            f"Draining queue {queue}: waiting for the tasks due now "
+            "(Ctrl-C stops the wait, not the queue)...\n"
+        )
+        progress = drain.stdout.readline()  # the first progress line: the drain waits
+        assert progress.startswith("draining: 0 finished"), progress
+        drain.send_signal(signal.SIGINT)
+        code = drain.wait(timeout=60)
+    finally:
+        drain.kill()
+    return code, drain.stderr.read() if drain.stderr else ""
 
 
 async def test_a_terminated_queue_is_recovered_from_the_command_line(

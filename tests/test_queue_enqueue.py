@@ -83,3 +83,16 @@ async def test_same_idempotency_key_returns_the_existing_task(queue: QueueHarnes
     assert stats.enqueued == 2 and stats.completed == 2
     assert (await queue.queue.show(first.task_id)).status == TaskStatus.COMPLETED
     assert_accounted(stats)
+
+
+async def test_the_worker_refuses_a_report_its_settings_do_not_declare(
+    queue: QueueHarness,
+) -> None:
+    # Not only the CLI: any client's enqueue meets the worker's own report names.
+    with pytest.raises(UserError) as err:
+        await queue.queue.enqueue(TaskSpec(type="report", payload={"report_type": "inventory"}))
+    assert str(err.value) == (
+        "invalid payload for task type 'report': report_type: Value error, unknown report "
+        "'inventory' (known reports: sales)"
+    )
+    assert (await queue.queue.stats()).total == 0

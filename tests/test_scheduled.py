@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -100,15 +101,20 @@ async def test_maintenance_outside_the_window_is_skipped_not_failed(
 
 
 async def test_failed_maintenance_is_reported_without_failing_the_run(
-    client: Client, make_worker: Any, make_settings: Any, env: WorkflowEnvironment
+    client: Client, make_worker: Any, make_settings: Any, env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    # A window that is open now, and no application database: maintenance fails.
+    # A window that is open now, and a configured database file that is missing.
     now = (await env.get_current_time()).astimezone(ZoneInfo(ZONE))
     window = {
         "window_start": now.replace(minute=0, second=0).time().isoformat(),
         "window_end": time((now.hour + 2) % 24, 0).isoformat(),
     }
-    settings = make_settings(timezone=ZONE, health=QUIET, maintenance=window)
+    settings = make_settings(
+        timezone=ZONE,
+        health=QUIET,
+        maintenance=window,
+        database={"path": str(tmp_path / "missing.db")},
+    )
     report, children = await run_scheduled(client, make_worker, settings, "never-created")
     assert children[-1] == "MaintenanceWorkflow"
     assert report.maintenance is None

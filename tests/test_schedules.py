@@ -135,11 +135,13 @@ async def test_trigger_starts_the_workflow_and_it_completes(
     settings = sched_settings()
     await schedule_ops.apply_schedules(dev_client, settings)
     async with make_worker(dev_client, settings):
-        await schedule_ops.trigger(dev_client, settings, "health-monitor")
+        started = await schedule_ops.trigger(dev_client, settings, "health-monitor")
+        assert started.workflow_id is not None and not started.skipped
 
         async def completed() -> None:
             view = await schedule_ops.view(dev_client, settings, "health-monitor")
             assert view.last_result == "completed", view
+            assert view.last_workflow_id == started.workflow_id  # the run it named
 
         await assert_eventually(completed, timeout=60, interval=0.5)
 

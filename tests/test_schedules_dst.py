@@ -14,14 +14,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from google.protobuf.timestamp_pb2 import Timestamp
-from temporalio.api.workflowservice.v1 import ListScheduleMatchingTimesRequest
 from temporalio.client import Client, ScheduleBackfill, ScheduleOverlapPolicy
 
 from taskrunner.maintenance.models import MaintenanceReport
 from taskrunner.schedules import operations as schedule_ops
 from taskrunner.settings import Settings
-from tests.helpers import assert_eventually
+from tests.helpers.schedules import finished_runs, fire_times
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAYS = ["2026-03-28", "2026-03-29", "2026-03-30", "2026-10-24", "2026-10-25", "2026-10-26"]
@@ -29,12 +27,6 @@ RANGES = [
     (datetime(2026, 3, 28, tzinfo=BERLIN), datetime(2026, 3, 31, tzinfo=BERLIN)),
     (datetime(2026, 10, 24, tzinfo=BERLIN), datetime(2026, 10, 27, tzinfo=BERLIN)),
 ]
-
-
-def timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def berlin_settings(make_settings: Any) -> Settings:
@@ -54,15 +46,7 @@ async def test_fire_times_cover_both_dst_days(dev_client: Client, make_settings:
     sid = settings.schedules.id_prefix + "maintenance"
     fires: list[datetime] = []
     for start, end in RANGES:
-        response = await dev_client.workflow_service.list_schedule_matching_times(
-            ListScheduleMatchingTimesRequest(
-                namespace=dev_client.namespace,
-                schedule_id=sid,
-                start_time=timestamp(start),
-                end_time=timestamp(end),
-            )
-        )
-        fires += [t.ToDatetime().replace(tzinfo=ZoneInfo("UTC")) for t in response.start_time]
+        fires += await fire_times(dev_client, sid, start, end)
     per_day = Counter(f.astimezone(BERLIN).date().isoformat() for f in fires)
     # Every local day has at least one fire inside the window, DST days included ...
     assert set(per_day) == set(DAYS)
@@ -83,18 +67,8 @@ async def test_maintenance_runs_exactly_once_per_local_day(
         await handle.backfill(
             *(ScheduleBackfill(s, e, overlap=ScheduleOverlapPolicy.ALLOW_ALL) for s, e in RANGES)
         )
-
-        async def all_finished() -> list[Any]:
-            query = f"WorkflowId STARTS_WITH '{prefix}maintenance/'"
-            runs = [w async for w in dev_client.list_workflows(query)]
-            guards = [w for w in runs if w.workflow_type == "DailyMaintenanceWorkflow"]
-            assert len(guards) >= len(DAYS) + 4, len(guards)  # two fires a day, one on 03-29
-            assert all(w.status and w.status.name == "COMPLETED" for w in runs), [
-                (w.id, w.status) for w in runs
-            ]
-            return runs
-
-        runs = await assert_eventually(all_finished, timeout=120, interval=1)
+        # Two fires a day, one on 03-29.
+        runs = await finished_runs(dev_client, f"{prefix}maintenance/", guards=len(DAYS) + 4)
 
     maintenance = [w for w in runs if w.workflow_type == "MaintenanceWorkflow"]
     assert sorted(w.id for w in maintenance) == [f"{prefix}maintenance/{day}" for day in DAYS]

@@ -109,13 +109,17 @@ async def test_data_sync_reads_a_file_path_and_heartbeats_progress(
     assert progress[-1]["total"] == 25
 
 
-async def test_data_sync_from_a_missing_url_is_a_non_retryable_error(settings: Any) -> None:
+@pytest.mark.parametrize("status", [404, 501])
+async def test_data_sync_from_a_missing_url_is_a_non_retryable_error(
+    settings: Any, status: int
+) -> None:
+    # 501 Not Implemented is a 5xx that no retry changes: final, like a 404.
     with http_peer() as peer:
-        peer.routes["/gone.json"] = (404, b"not found")
+        peer.routes["/gone.json"] = (status, b"no")
         with pytest.raises(ApplicationError) as caught:
             await sync(settings, f"{peer.url}/gone.json")
     assert caught.value.type == "InvalidTaskData" and caught.value.non_retryable
-    assert "HTTP 404" in str(caught.value)
+    assert f"HTTP {status}" in str(caught.value)
     assert not settings.sqlite_path(settings.database).exists()  # nothing was written
 
 

@@ -11,14 +11,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from pydantic import ValidationError
 from pypdf import PdfReader
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from taskrunner.databases.sqlite import SQLITE_TIME_FORMAT
 from taskrunner.settings.reports import sales_report
+from taskrunner.tasks.builtin import payload_context
 from taskrunner.tasks.registry import TaskActivityInput
-from taskrunner.tasks.report import ReportTask
+from taskrunner.tasks.report import ReportPayload, ReportTask
 from taskrunner.tasks.report_files import cell_text
 
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -64,7 +66,9 @@ async def test_sales_report_on_a_fresh_sqlite_database_writes_pdf_and_csv(settin
     assert rows[0] == sales_report().columns
     assert rows[1:] == [[cell_text(v) for v in row] for row in expected]
     assert result.details["rows"] == len(expected) == 60  # all demo rows fall within 30 days
-    assert result.summary == f"Report sales (monthly): 60 rows, {result.details['pages']} pages"
+    assert result.summary == (
+        f"Report sales (monthly): 60 rows, {result.details['pages']} pages: {pdf} (and .csv)"
+    )
     assert heartbeats, "the report heartbeats while it works"
 
 
@@ -107,6 +111,28 @@ async def test_rerunning_a_report_task_overwrites_its_files(settings: Any) -> No
         second.details["csv"],
     )
     assert len(list(settings.reports_dir.iterdir())) == 2
+
+
+async def test_report_files_are_named_by_absolute_path(
+    make_settings: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = await run_report(make_settings(data_dir=Path("data")), "sales")
+    pdf, csv_path = Path(result.details["pdf"]), Path(result.details["csv"])
+    assert pdf.is_absolute() and csv_path.is_absolute()
+    assert pdf.parent == csv_path.parent == tmp_path / "data" / "reports"
+    assert result.summary.endswith(f": {pdf} (and .csv)")
+
+
+def test_report_payload_names_the_declared_reports_when_it_knows_them(settings: Any) -> None:
+    context = payload_context(settings)
+    with pytest.raises(
+        ValidationError, match=r"unknown report 'inventory' \(known reports: sales\)"
+    ):
+        ReportPayload.model_validate({"report_type": "inventory"}, context=context)
+    assert ReportPayload.model_validate({"report_type": "sales"}, context=context)
+    # Without the settings (the activity's own check), any well-formed name passes here.
+    assert ReportPayload.model_validate({"report_type": "inventory"}).report_type == "inventory"
 
 
 async def test_unknown_report_is_non_retryable_and_names_the_known_ones(settings: Any) -> None:

@@ -9,11 +9,14 @@ from pathlib import Path
 
 from taskrunner.cli.health import render_health
 from taskrunner.cli.session import temporal_session
+from taskrunner.events import attempts
 from taskrunner.maintenance.models import SKIP_REASON, maintenance_input
+from taskrunner.notifications.channels.console import HeldConsole, hold_console
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import (
     ProcessorInput,
     TaskSpec,
+    queue_workflow_id,
 )
 from taskrunner.scheduled.models import (
     ScheduledTasksInput,
@@ -76,6 +79,13 @@ def write_demo_source(settings: Settings) -> Path:
 
 
 async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
+    # What the console channel says while the workflow runs is printed in the section
+    # of the step that said it, not ahead of every section.
+    with hold_console() as console:
+        return await _demo(settings, console)
+
+
+async def _demo(settings: Settings, console: HeldConsole) -> int:
     from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 
     started = datetime.now(UTC)
@@ -86,7 +96,7 @@ async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     stamp = started.strftime("%Y%m%dT%H%M%S")
     specs = sample_tasks(write_demo_source(settings))
     async with temporal_session(settings) as session:
-        queue = QueueClient(session.client, settings, f"demo-{stamp}")
+        queue = QueueClient(session.client, session.settings, f"demo-{stamp}")
         # Paused until the processor runs, so that run processes and reports them.
         await queue.create(paused=True)
         batch = await queue.enqueue_batch(specs)
@@ -98,9 +108,11 @@ async def demo_command(args: argparse.Namespace, settings: Settings) -> int:
                 maintenance=maintenance_input(settings),
             ),
             id=scheduled_workflow_id(f"demo-{stamp}"),
-            task_queue=settings.task_queue,
+            task_queue=session.settings.task_queue,
         )
-    print(render_demo(report, dict(zip(batch.task_ids, specs, strict=True))))
+        # Its task queue ends with this command: end the queue too (its history stays).
+        await queue.handle.terminate(reason="demo finished")
+    print(render_demo(report, dict(zip(batch.task_ids, specs, strict=True)), console))
     return 0 if report.ok else 1
 
 
@@ -115,9 +127,17 @@ def _action(spec: TaskSpec) -> str:
     return f"Running {spec.type}..."
 
 
-def render_demo(report: ScheduledTasksReport, specs: dict[str, TaskSpec]) -> str:
-    """The demo's report, from the real results."""
-    lines = [">>> Running Health Monitor...", "", render_health(report.health), ""]
+def render_demo(
+    report: ScheduledTasksReport, specs: dict[str, TaskSpec], console: HeldConsole | None = None
+) -> str:
+    """The demo's report, from the real results, with each step's console notifications."""
+    from taskrunner.health.workflow import SOURCE as HEALTH
+    from taskrunner.maintenance.workflow import SOURCE as MAINTENANCE
+    from taskrunner.queue.processor import SOURCE as PROCESSOR
+
+    console = console or HeldConsole()
+    health = render_health(report.health, console.take(HEALTH))
+    lines = [">>> Running Health Monitor...", "", health, ""]
     lines += [">>> Processing Task Queue...", ""]
     processing = report.processing
     for outcome in processing.result.outcomes:
@@ -131,21 +151,31 @@ def render_demo(report: ScheduledTasksReport, specs: dict[str, TaskSpec]) -> str
             lines.append(f"✓ Task {outcome.task_id} completed: {outcome.summary}")
         else:
             lines.append(
-                f"✗ Task {outcome.task_id} {outcome.status.value} after {outcome.attempts} "
-                f"attempt(s): {outcome.error}"
+                f"✗ Task {outcome.task_id} {outcome.status.value} after "
+                f"{attempts(outcome.attempts)}: {outcome.error}"
             )
+    lines += console.take(queue_workflow_id(processing.queue), PROCESSOR)
     lines.append("")
     lines.append(f"Task processing complete: {processing.processed} tasks processed")
     if processing.stats is not None:
         lines.append(f"Queue stats: {processing.stats.summary_line()}")
     lines += ["", ">>> Running Scheduled Maintenance...", ""]
     maintenance = report.maintenance
-    if report.maintenance_error:
-        lines.append(f"✗ Maintenance failed: {report.maintenance_error}")
-    elif maintenance is not None and maintenance.status == "skipped":
+    if maintenance is not None and maintenance.status == "skipped":
         lines.append(f"⏰ {SKIP_REASON} (window {maintenance.window} {maintenance.timezone})")
     elif maintenance is not None:
         lines.append("✓ Maintenance window is open")
-        lines.append(maintenance.summary or "")
+    notes = console.take(MAINTENANCE)
+    lines += notes
+    # The outcome, unless a notification above already said it.
+    failure = f"Maintenance failed: {report.maintenance_error}"
+    if report.maintenance_error and not _said(failure, notes):
+        lines.append(f"✗ {failure}")
+    elif maintenance is not None and maintenance.summary and not _said(maintenance.summary, notes):
+        lines.append(maintenance.summary)
     lines += ["", RULE, "ALL SCHEDULED TASKS COMPLETE", RULE]
     return "\n".join(lines)
+
+
+def _said(text: str, notes: list[str]) -> bool:
+    return any(text in note for note in notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from collections.abc import Sequence
 
 from taskrunner.cli.session import temporal_session
 from taskrunner.health.models import (
@@ -11,6 +12,7 @@ from taskrunner.health.models import (
     HealthReport,
     health_workflow_id,
 )
+from taskrunner.notifications.channels.console import hold_console
 from taskrunner.settings import Settings
 
 
@@ -28,6 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def health_command(args: argparse.Namespace, settings: Settings) -> int:
+    from taskrunner.health.workflow import SOURCE
+
+    # The console channel's alert is printed once, in the report, not ahead of it.
+    with hold_console() as console:
+        report = await _check(args, settings)
+        print(render_health(report, console.take(SOURCE)))
+    return 0 if report.healthy and report.all_up else 1
+
+
+async def _check(args: argparse.Namespace, settings: Settings) -> HealthReport:
     from taskrunner.health.workflow import HealthMonitorWorkflow
 
     async with temporal_session(settings) as session:
@@ -35,18 +47,25 @@ async def health_command(args: argparse.Namespace, settings: Settings) -> int:
             HealthMonitorWorkflow.run,
             HealthCheckInput(notify=not args.no_notify),
             id=health_workflow_id(f"manual-{uuid.uuid4().hex[:8]}"),
-            task_queue=settings.task_queue,
+            task_queue=session.settings.task_queue,
         )
-    print(render_health(report))
-    return 0 if report.healthy and report.all_up else 1
+    return report
 
 
-def render_health(report: HealthReport) -> str:
-    """The health report, from real measurements."""
+def render_health(report: HealthReport, console: Sequence[str] = ()) -> str:
+    """The health report, from real measurements.
+
+    Args:
+        report: What the health monitor found.
+        console: The console channel's lines of this run, held back by the command:
+            the alert (or "resolved") as delivered there, shown in its place.
+    """
     m = report.metrics
     response = f"{m.response_time_ms:.1f}" if m.response_time_ms is not None else "n/a"
+    problems = report.problems()
+    verdict = f"✗ Unhealthy: {', '.join(problems)}" if problems else "✓ Healthy"
     lines = [
-        f"System Health: {'✓ Healthy' if report.healthy else '✗ Unhealthy'}",
+        f"System Health: {verdict}",
         f"Metrics: {{ cpu: {m.cpu.value:.1f}, memory: {m.memory.value:.1f}, "
         f"disk: {m.disk.value:.1f}, responseTime: {response} }}",
     ]
@@ -64,9 +83,17 @@ def render_health(report: HealthReport) -> str:
             )
     else:
         lines.append("Services: ✓ All up (no probes configured: see health.probes in the README)")
-    if report.alerted:
-        lines.append("✗ Alert sent:" if report.alert_message else "✗ Alert")
-        lines += [f"  {line}" for line in (report.alert_message or "").splitlines()]
-    else:
+    message = report.alert_message or ""
+    if not report.alerted:
         lines.append("✓ All systems nominal")
+    elif not any(message in line for line in console):
+        # The console did not show it: the report does, once.
+        lines.append(
+            "✗ Alert sent:"
+            if report.alert_sent
+            else "✗ Alert not sent (notify off, an identical alert within the cooldown, "
+            "or no channel delivered it):"
+        )
+        lines += [f"  {line}" for line in message.splitlines()]
+    lines += console
     return "\n".join(lines)

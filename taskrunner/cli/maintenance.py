@@ -40,13 +40,20 @@ async def maintenance_command(args: argparse.Namespace, settings: Settings) -> i
     if not args.verbose:
         # The report names what failed; each attempt's traceback is for -v (and workers).
         logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+    # Said at once: a maintenance run (vacuum, backup) may take minutes.
+    forced = ", forced" if args.force else ""
+    print(
+        f"Running maintenance (window {params.window} {params.timezone}{forced}, "
+        f"targets {', '.join(params.targets)})...",
+        flush=True,
+    )
     async with temporal_session(settings) as session:
         try:
             report = await session.client.execute_workflow(
                 MaintenanceWorkflow.run,
                 params,
                 id=maintenance_workflow_id(f"manual-{uuid.uuid4().hex[:8]}"),
-                task_queue=settings.task_queue,
+                task_queue=session.settings.task_queue,
             )
         except WorkflowFailureError as err:
             cause = err.cause
@@ -54,11 +61,13 @@ async def maintenance_command(args: argparse.Namespace, settings: Settings) -> i
             sys.stderr.write(f"✗ Maintenance failed: {message}\n")
             return 1
     print(render_maintenance(report))
-    return 0
+    return 1 if report.status == "partial" else 0
 
 
 def render_maintenance(report: MaintenanceReport) -> str:
-    """The window line, then each step with its real numbers."""
+    """The window line, then each step with its real numbers, then each target not maintained."""
+    from taskrunner.maintenance.summary import outcome_line
+
     where = f"(window {report.window} {report.timezone}, local time {report.local_time[11:16]})"
     if report.status == "skipped":
         return f"⏰ {report.reason} {where}; use --force to run now"
@@ -81,5 +90,7 @@ def render_maintenance(report: MaintenanceReport) -> str:
     for p in report.pruned:
         removed = ", ".join(p.removed) if p.removed else "none"
         lines.append(f"Retention {p.target}: kept {len(p.kept)}, removed {removed}")
+    # Targets that failed or had nothing to maintain yet; the others are named above.
+    lines += [f"Target   {outcome_line(t)}" for t in report.targets if t.status != "completed"]
     lines.append(report.summary or "")
     return "\n".join(lines)

@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--priority", choices=[p.value for p in Priority], default=Priority.INFO.value
     )
     send.add_argument("--source", default="cli")
+    send.add_argument(
+        "--force",
+        action="store_true",
+        help="send even if an identical notification went out within the cooldown",
+    )
     send.set_defaults(handler=send_command)
     status = commands.add_parser("status", help="active alerts and delivery counters")
     status.set_defaults(handler=status_command)
@@ -37,7 +42,10 @@ async def send_command(args: argparse.Namespace, settings: Settings) -> int:
     from taskrunner.notifications.activities import NotificationActivities
 
     notification = Notification(
-        message=args.message, priority=Priority(args.priority), source=args.source
+        message=args.message,
+        priority=Priority(args.priority),
+        source=args.source,
+        ignore_cooldown=args.force,
     )
     report = await NotificationActivities(settings).send_notification(notification)
     print(render_report(report))
@@ -52,7 +60,9 @@ def render_report(report: DeliveryReport) -> str:
         for r in report.channels
     ]
     if report.detail:
-        lines.append(f"  {report.detail}")
+        lines.append(
+            f"  {report.detail}" + ("; --force sends it anyway" if report.suppressed else "")
+        )
     lines.append("Delivered." if report.delivered else "Not delivered.")
     return "\n".join(lines)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from taskrunner.cli.queue_render import (
     render_stats,
     render_tasks,
 )
-from taskrunner.cli.session import temporal_session
+from taskrunner.cli.session import Serving, temporal_session
 from taskrunner.errors import UserError, one_line
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import (
@@ -38,7 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "payloads that do not fit the type, with the field and the reason.",
     )
     enqueue.add_argument("type", help="task type, e.g. email, report, dataSync")
-    enqueue.add_argument("--data", default="{}", help="payload as a JSON object")
+    enqueue.add_argument(
+        "--data",
+        default="{}",
+        help="payload as a JSON object; @FILE reads it from a file, - (or @-) from stdin",
+    )
     enqueue.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
     enqueue.add_argument(
         "--run-at", help="ISO date-time not before which it runs (local zone from settings)"
@@ -64,7 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         _queue_option(actions.add_parser(name, help=text, description=text.capitalize() + "."))
     listing = actions.add_parser("list", help="tasks by status", description="List tasks.")
     listing.add_argument("--status", choices=[s.value for s in TaskStatus])
-    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument(
+        "--limit", type=at_least_one, default=50, help="at most this many (default 50)"
+    )
     _queue_option(listing)
     for name, text in {"show": "one task in full", "cancel": "cancel a pending task"}.items():
         parser = actions.add_parser(name, help=text, description=text.capitalize() + ".")
@@ -93,14 +99,49 @@ def _queue_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", help="queue name (default: settings queue.name)")
 
 
-def parse_payload(text: str) -> dict[str, Any]:
-    """The --data JSON object, or a one-line UserError."""
+def at_least_one(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def read_data(value: str) -> tuple[str, str]:
+    """The --data text and how to name it: inline, ``@FILE``, or ``-``/``@-`` for stdin.
+
+    curl's convention: a payload near the size limit does not fit on a command line
+    ("Argument list too long"), but it fits in a file or a pipe.
+    """
+    if value in ("-", "@-"):
+        return sys.stdin.read(), "--data from stdin"
+    if not value.startswith("@"):
+        return value, "--data"
+    if value == "@":
+        raise UserError("--data @ needs a file name, e.g. --data @payload.json")
+    path = Path(value[1:]).expanduser()
+    try:
+        return path.read_text(encoding="utf-8"), f"--data {value}"
+    except FileNotFoundError:
+        raise UserError(f"--data {value}: no such file {path}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"--data {value}: {path} is not UTF-8 text") from None
+    except OSError as err:
+        raise UserError(f"--data {value}: cannot read {path}: {err.strerror}") from None
+
+
+def parse_payload(value: str) -> dict[str, Any]:
+    """The --data JSON object (inline, from a file or stdin), or a one-line UserError."""
+    text, what = read_data(value)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise UserError(f"--data is not valid JSON: {err}") from None
+        raise UserError(f"{what} is not valid JSON: {err}") from None
     if not isinstance(data, dict):
-        raise UserError('--data must be a JSON object, e.g. \'{"recipient": "a@b.c"}\'')
+        raise UserError(f'{what} must be a JSON object, e.g. \'{{"recipient": "a@b.c"}}\'')
     return data
 
 
@@ -116,6 +157,32 @@ def parse_run_at(text: str | None, timezone: str) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=ZoneInfo(timezone))
 
 
+def check_payload(spec: TaskSpec, settings: Settings) -> None:
+    """Refuse a bad built-in payload here, in one line, before any server is involved.
+
+    The models the queue checks with, plus what only settings know (the declared
+    report names). Other types belong to the worker, which checks them at enqueue.
+    """
+    # Here, not at the top: the task modules (PDF, database drivers) load slowly.
+    from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES, payload_context
+
+    task_type = BUILTIN_TASK_TYPES.get(spec.type)
+    if task_type is None:
+        return
+    try:
+        task_type.payload.model_validate(spec.payload, context=payload_context(settings))
+    except ValidationError as err:
+        raise UserError(f"invalid payload for task type {spec.type!r}: {one_line(err)}") from None
+
+
+def warn_if_past(spec: TaskSpec, given: str | None, timezone: str) -> None:
+    """A --run-at already past is accepted: the task runs now, and stderr says so."""
+    if spec.run_at is None or spec.run_at > datetime.now(UTC):
+        return
+    when = spec.run_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    sys.stderr.write(f"warning: --run-at {given} ({when}) is in the past; the task runs now\n")
+
+
 async def enqueue_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         spec = TaskSpec(
@@ -128,7 +195,9 @@ async def enqueue_command(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationError as err:
         option = one_line(err, lambda loc: f"--{str(loc[0]).replace('_', '-')}", first_only=True)
         raise UserError(f"invalid {option}") from None
-    async with temporal_session(settings) as session:
+    check_payload(spec, settings)
+    warn_if_past(spec, args.run_at, settings.timezone)
+    async with temporal_session(settings, Serving.STAND_IN) as session:
         queue = QueueClient(session.client, settings, args.queue)
         result = await queue.enqueue(spec)
     verb = "Enqueued" if result.created else "Already enqueued (same key):"
@@ -139,7 +208,15 @@ async def enqueue_command(args: argparse.Namespace, settings: Settings) -> int:
 async def queue_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "retry" and bool(args.task_id) == bool(args.all):
         raise UserError("queue retry needs a task id or --all (not both)")
-    async with temporal_session(settings) as session:
+    if args.action == "drain":
+        # Said at once: the drain may then wait a long time before anything finishes.
+        name = args.queue or settings.queue.name
+        print(
+            f"Draining queue {name}: waiting for the tasks due now "
+            "(Ctrl-C stops the wait, not the queue)...",
+            flush=True,
+        )
+    async with temporal_session(settings, Serving.STAND_IN) as session:
         queue = QueueClient(session.client, settings, args.queue)
         print(await _run(queue, args))
     return 0
@@ -151,9 +228,9 @@ async def _run(queue: QueueClient, args: argparse.Namespace) -> str:
         return render_stats(await queue.stats())
     if action == "list":
         status = TaskStatus(args.status) if args.status else None
-        return render_tasks(await queue.list(status, max(1, args.limit)))
+        return render_tasks(await queue.list(status, args.limit))
     if action == "show":
-        return render_record(await queue.show(args.task_id))
+        return render_record(await queue.show(args.task_id), ZoneInfo(queue.settings.timezone))
     if action == "drain":
         return render_drain(await _drain(queue))
     if action == "recover":
@@ -172,16 +249,10 @@ async def _run(queue: QueueClient, args: argparse.Namespace) -> str:
 
 
 async def _drain(queue: QueueClient) -> DrainResult:
-    """Drain with a progress line; Ctrl-C ends in one line (the queue keeps working)."""
+    """Drain with a progress line; Ctrl-C stops the wait (the queue keeps working), and the
+    command ends with the CLI's one line for an interruption."""
     show = DrainProgress(sys.stdout)
     try:
         return await queue.drain(progress=show)
-    except asyncio.CancelledError:
-        show.end()
-        sys.stderr.write(
-            f"drain interrupted; queue {queue.name!r} keeps processing "
-            f"(see: taskrunner queue stats --queue {queue.name})\n"
-        )
-        raise
     finally:
         show.end()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from taskrunner.queue.models import (
     DrainResult,
@@ -76,7 +77,8 @@ def render_tasks(records: Sequence[TaskRecord]) -> str:
     return table(["ID", "TYPE", "STATUS", "PRIORITY", "ATTEMPTS", "ENQUEUED (UTC)", "RESULT"], rows)
 
 
-def render_record(r: TaskRecord) -> str:
+def render_record(r: TaskRecord, zone: ZoneInfo) -> str:
+    """One task in full; its times in ``zone`` (the settings' timezone), with the zone's name."""
     fields: list[tuple[str, object]] = [
         ("id", r.id),
         ("type", r.type),
@@ -84,10 +86,10 @@ def render_record(r: TaskRecord) -> str:
         ("priority", r.spec.priority),
         ("attempts", r.attempts),
         ("key", r.spec.key),
-        ("run at", r.due_at),
-        ("enqueued", r.enqueued_at),
-        ("started", r.started_at),
-        ("finished", r.finished_at),
+        ("run at", _zoned(r.due_at, zone)),
+        ("enqueued", _zoned(r.enqueued_at, zone)),
+        ("started", _zoned(r.started_at, zone)),
+        ("finished", _zoned(r.finished_at, zone)),
         ("result", _summary(r)),
         ("error", r.last_error),
         ("payload", json.dumps(r.spec.payload, sort_keys=True)),
@@ -96,6 +98,13 @@ def render_record(r: TaskRecord) -> str:
         fields.append(("details", json.dumps(r.result.details, sort_keys=True, default=str)))
     width = max(len(name) for name, _ in fields)
     return "\n".join(f"{name + ':':<{width + 1}} {_cell(value)}" for name, value in fields)
+
+
+def _zoned(value: datetime | None, zone: ZoneInfo) -> str | None:
+    if value is None:
+        return None
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _summary(r: TaskRecord) -> str | None:

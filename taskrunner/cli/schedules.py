@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
 from datetime import datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from taskrunner.cli.session import temporal_session
+from temporalio.client import Client
+
+from taskrunner.cli.session import Serving, temporal_session
 from taskrunner.errors import UserError
 from taskrunner.schedules import operations as schedule_ops
-from taskrunner.schedules.declarations import DECLARATIONS
+from taskrunner.schedules.declarations import DECLARATIONS, declaration
 from taskrunner.settings import Settings
 
 TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
@@ -29,10 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     for name, text in [
         ("describe", "one schedule in detail"),
-        ("trigger", "start the schedule's workflow now"),
-        ("delete", "delete the schedule (apply re-creates it unless disabled in settings)"),
+        ("trigger", "start the schedule's workflow now; print the id of the run"),
     ]:
         sub.add_parser(name, help=text).add_argument("name")
+    delete = sub.add_parser(
+        "delete", help="delete the schedule (apply re-creates it unless disabled in settings)"
+    )
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     for name, text in [("pause", "pause the schedule"), ("unpause", "resume the schedule")]:
         action = sub.add_parser(name, help=text)
         action.add_argument("name")
@@ -57,7 +66,10 @@ async def schedules_command(args: argparse.Namespace, settings: Settings) -> int
     if args.action == "backfill":
         start = parse_time(args.start, zone, "--start")
         end = parse_time(args.end, zone, "--end")
-    async with temporal_session(settings, worker=False) as session:
+    if args.action == "delete" and not args.yes and not await confirm_delete(args.name):
+        print(f"kept {args.name}")
+        return 1
+    async with temporal_session(settings, Serving.NONE) as session:
         client = session.client
         if args.action == "apply":
             for result in await schedule_ops.apply_schedules(client, settings):
@@ -73,8 +85,9 @@ async def schedules_command(args: argparse.Namespace, settings: Settings) -> int
             view = await schedule_ops.view(client, settings, args.name, next_count=10)
             print(render_view(view))
         elif args.action == "trigger":
-            await schedule_ops.trigger(client, settings, args.name)
-            print(f"triggered {args.name}")
+            started = await schedule_ops.trigger(client, settings, args.name)
+            own_server = session.server is not None
+            print(render_triggered(args.name, started, client, session.ui_url, own_server))
         elif args.action == "pause":
             await schedule_ops.pause(client, settings, args.name, args.note)
             print(f"paused {args.name}")
@@ -88,6 +101,47 @@ async def schedules_command(args: argparse.Namespace, settings: Settings) -> int
             await schedule_ops.delete(client, settings, args.name)
             print(f"deleted {args.name}")
     return 0
+
+
+async def confirm_delete(name: str) -> bool:
+    """Ask on the terminal; without one, refuse (a script says --yes)."""
+    declaration(name)  # an unknown name is refused before anything is asked
+    if not sys.stdin.isatty():
+        raise UserError(f"schedules delete {name} asks for confirmation: add --yes to delete")
+    sys.stderr.write(
+        f"Delete schedule {name}? `taskrunner schedules apply` re-creates it unless it is "
+        "disabled in settings. [y/N] "
+    )
+    sys.stderr.flush()
+    answer = await asyncio.to_thread(sys.stdin.readline)
+    return answer.strip().lower() in ("y", "yes")
+
+
+def render_triggered(
+    name: str,
+    started: schedule_ops.Triggered,
+    client: Client,
+    ui_url: str | None,
+    own_server: bool,
+) -> str:
+    """Which run the trigger started, and how to look at it (web UI, temporal CLI)."""
+    if started.skipped:
+        return f"triggered {name}, but it was skipped: its previous run is still going"
+    if started.workflow_id is None:
+        return f"triggered {name}; its run is not shown yet (see: taskrunner schedules list)"
+    address = client.service_client.config.target_host
+    lines = [f"triggered {name}: started workflow {started.workflow_id}"]
+    if ui_url and started.run_id:
+        path = f"{quote(client.namespace)}/workflows/{quote(started.workflow_id, safe='')}"
+        lines.append(f"  web UI: {ui_url}/namespaces/{path}/{started.run_id}/history")
+    lines.append(
+        f"  CLI:    temporal workflow describe --workflow-id {started.workflow_id} "
+        f"--address {address} --namespace {client.namespace}"
+    )
+    if own_server:
+        # This command started the embedded server for itself: nothing serves the run now.
+        lines.append("  The embedded server stops with this command: `taskrunner run` runs it.")
+    return "\n".join(lines)
 
 
 def render_view(view: schedule_ops.ScheduleView) -> str:

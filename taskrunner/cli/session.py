@@ -23,6 +23,9 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from taskrunner.client import connect, remote_address_configured
@@ -74,6 +77,8 @@ async def temporal_session(
         if serving is Serving.PRIVATE:
             settings = settings.model_copy(update={"task_queue": private_task_queue(settings)})
         session = Session(client=client, settings=settings, server=server, ui_url=ui_url)
+        if serving is Serving.STAND_IN and server is None:
+            await warn_if_unserved(client, settings.task_queue)
         if serving is Serving.PRIVATE or (serving is Serving.STAND_IN and server is not None):
             from taskrunner.worker import build_worker
 
@@ -84,6 +89,24 @@ async def temporal_session(
     finally:
         if server is not None:
             await asyncio.to_thread(server.stop)
+
+
+async def warn_if_unserved(client: Client, task_queue: str) -> None:
+    """One line on stderr when no worker has polled the runner's task queue lately: the
+    request would wait for one without a word."""
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    if not described.pollers:
+        sys.stderr.write(
+            f"warning: no worker polls task queue {task_queue!r}; the request waits until one "
+            "does (start taskrunner run or taskrunner worker; Ctrl-C stops waiting)\n"
+        )
+        sys.stderr.flush()
 
 
 class StopSignal(asyncio.Event):

@@ -104,18 +104,26 @@ def upsert_statement(
 
 
 @contextlib.contextmanager
-def translated(what: str, driver_error: type[E], classify: Callable[[E], str]) -> Iterator[None]:
+def translated(
+    what: str,
+    driver_error: type[E],
+    classify: Callable[[E], str],
+    scrub: Callable[[str], str] = str,
+) -> Iterator[None]:
     """Turn a driver error raised in the block into a one-line ``ApplicationError``.
 
     ``classify`` names its type (an ``errors`` constant); the types no retry can
     fix (``NEVER_RETRIED``) are raised non-retryable, the others are retried.
+    ``scrub`` removes secrets from the driver's text (it goes into history and alerts),
+    and the text is made one line (libpq adds hints on lines of their own).
     """
     try:
         yield
     except driver_error as err:
         error_type = classify(err)
+        said = re.sub(r"\s*\n\s*", " ", str(err).strip())
         raise ApplicationError(
-            f"{what}: {str(err).strip()}",
+            scrub(f"{what}: {said}"),
             type=error_type,
             non_retryable=error_type in NEVER_RETRIED,
         ) from None

@@ -1,11 +1,14 @@
-"""PostgreSQL: VACUUM and ANALYZE over psycopg, backups with pg_dump -Fc, and task sessions."""
+"""PostgreSQL: VACUUM and ANALYZE over psycopg, backups with pg_dump -Fc, and task sessions.
+
+The DSN's password never leaves the process on a command line (pg_dump gets it in
+``PGPASSWORD``) and never appears in an error (``dsn.redact``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,7 +16,6 @@ from pathlib import Path
 from typing import Any, Self
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
 from taskrunner import errors
@@ -27,6 +29,8 @@ from taskrunner.databases.base import (
     translated,
     upsert_statement,
 )
+from taskrunner.databases.dsn import dsn_location, redact, split_password
+from taskrunner.databases.pg_tools import ClientTools
 from taskrunner.databases.sales import demo_sales
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -53,10 +57,6 @@ def _error_type(err: psycopg.Error) -> str:
     return errors.INVALID_TASK_DATA  # data and integrity errors: the records are wrong
 
 
-def _translated(what: str) -> contextlib.AbstractContextManager[None]:
-    return translated(what, psycopg.Error, _error_type)
-
-
 def _column_type(kind: ColumnKind) -> str:
     return "JSONB" if kind == "json" else "TEXT"
 
@@ -69,18 +69,19 @@ class PostgresDatabase(Database):
         self.bin_dir = bin_dir
         self._session: psycopg.Connection | None = None
         self._working: psycopg.Connection | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._tools = ClientTools(bin_dir, self._scrub)
         self._lock = threading.Lock()
 
     @property
     def location(self) -> str:
-        try:
-            params = conninfo_to_dict(self.dsn)
-        except psycopg.ProgrammingError:
-            return "(unparsable dsn)"
-        host = params.get("host") or "localhost"
-        port = params.get("port") or 5432
-        return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
+        return dsn_location(self.dsn)
+
+    def _scrub(self, text: str) -> str:
+        return redact(text, self.dsn)
+
+    def _translated(self, what: str) -> contextlib.AbstractContextManager[None]:
+        # libpq quotes a malformed DSN, password included, in its errors.
+        return translated(what, psycopg.Error, _error_type, scrub=self._scrub)
 
     def _open(self) -> psycopg.Connection:
         # Autocommit: VACUUM cannot run inside a transaction block, and a task
@@ -102,56 +103,36 @@ class PostgresDatabase(Database):
             conn.close()
 
     def vacuum(self) -> SizeChange:
-        with _translated(f"cannot vacuum {self.location}"), self._connect() as conn:
+        with self._translated(f"cannot vacuum {self.location}"), self._connect() as conn:
             size = "SELECT pg_database_size(current_database())"
             before = _scalar(conn, size)
             conn.execute("VACUUM")
             return SizeChange(before, _scalar(conn, size))
 
     def analyze(self) -> int:
-        with _translated(f"cannot analyze {self.location}"), self._connect() as conn:
+        with self._translated(f"cannot analyze {self.location}"), self._connect() as conn:
             conn.execute("ANALYZE")
             return _scalar(conn, "SELECT count(*) FROM pg_stat_user_tables")
 
     def backup(self, dest: Path) -> BackupCheck:
-        pg_dump, pg_restore = self._tool("pg_dump"), self._tool("pg_restore")
-        # The DSN goes in --dbname so one string carries host, port, user and options.
-        self._run([pg_dump, "--format=custom", f"--file={dest}", f"--dbname={self.dsn}"])
-        listing = self._run([pg_restore, "--list", str(dest)])
+        with self._translated(f"cannot back up {self.location}"):
+            conninfo, password = split_password(self.dsn)
+        pg_dump, pg_restore = self._tools.find("pg_dump"), self._tools.find("pg_restore")
+        # The command line (world-readable in ps) gets the DSN without its password;
+        # the password goes in the child's environment, readable only by its user.
+        env = {**os.environ, "PGPASSWORD": password} if password is not None else None
+        self._tools.run(
+            [pg_dump, "--format=custom", "--no-password", f"--file={dest}", f"--dbname={conninfo}"],
+            env=env,
+        )
+        listing = self._tools.run([pg_restore, "--list", str(dest)])
         entries = [line for line in listing.splitlines() if line and not line.startswith(";")]
         tables = len(_TOC_TABLE.findall(listing))
         return BackupCheck(tables, f"pg_restore --list: {len(entries)} entries")
 
-    def _tool(self, name: str) -> str:
-        found = shutil.which(name, path=str(self.bin_dir) if self.bin_dir else None)
-        if found is None:
-            where = self.bin_dir if self.bin_dir else "the PATH"
-            raise errors.configuration_error(
-                f"{name} not found in {where}; install the PostgreSQL client tools on the worker "
-                "or set TASKRUNNER_MAINTENANCE__PG_BIN_DIR"
-            )
-        return found
-
-    def _run(self, args: list[str]) -> str:
-        with self._lock:
-            proc = self._proc = subprocess.Popen(
-                args, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-        try:
-            out, err = proc.communicate()
-        finally:
-            with self._lock:
-                self._proc = None
-        if proc.returncode != 0:
-            tool = Path(args[0]).name
-            detail = err.decode(errors="replace").strip().splitlines()
-            raise RuntimeError(f"{tool} failed (exit {proc.returncode}): {' '.join(detail[:3])}")
-        return out.decode(errors="replace")
-
     def interrupt(self) -> None:
+        self._tools.kill()
         with self._lock:
-            if self._proc is not None:
-                self._proc.kill()
             if self._working is not None:
                 with contextlib.suppress(psycopg.Error):
                     self._working.cancel_safe()
@@ -159,7 +140,7 @@ class PostgresDatabase(Database):
     # -- task session --------------------------------------------------------------
 
     def connect(self) -> Self:
-        with _translated("cannot connect to PostgreSQL"):
+        with self._translated("cannot connect to PostgreSQL"):
             self._session = self._open()
             # Timestamps come back in UTC whatever the server's default zone is.
             self._session.execute("SET TIME ZONE 'UTC'")
@@ -172,7 +153,7 @@ class PostgresDatabase(Database):
         return self._session
 
     def query(self, sql: str, params: dict[str, Any], max_rows: int) -> QueryResult:
-        with _translated("report query failed"), self._conn.transaction():
+        with self._translated("report query failed"), self._conn.transaction():
             cursor = self._conn.execute(to_psycopg(sql), params)
             columns = [d.name for d in cursor.description or ()]
             rows = cursor.fetchmany(max_rows + 1)
@@ -180,7 +161,7 @@ class PostgresDatabase(Database):
 
     def table_columns(self, table: str) -> dict[str, ColumnKind] | None:
         quote_ident(table)
-        with _translated(f"cannot read table {table}"), self._conn.transaction():
+        with self._translated(f"cannot read table {table}"), self._conn.transaction():
             rows = self._conn.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = %s",
@@ -196,11 +177,11 @@ class PostgresDatabase(Database):
             f"{quote_ident(c)} {_column_type(kind)}" for c, kind in columns.items() if c != key
         ]
         ddl = ", ".join([f"{quote_ident(key)} TEXT PRIMARY KEY", *others])
-        with _translated(f"cannot create table {table}"), self._conn.transaction():
+        with self._translated(f"cannot create table {table}"), self._conn.transaction():
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({ddl})")
 
     def add_columns(self, table: str, columns: dict[str, ColumnKind]) -> None:
-        with _translated(f"cannot add columns to {table}"), self._conn.transaction():
+        with self._translated(f"cannot add columns to {table}"), self._conn.transaction():
             for column, kind in columns.items():
                 self._conn.execute(
                     f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS "
@@ -212,7 +193,7 @@ class PostgresDatabase(Database):
     ) -> None:
         sql, rows = upsert_statement(table, key, columns, records, "%s", Jsonb)
         with (
-            _translated(f"cannot upsert into {table}"),
+            self._translated(f"cannot upsert into {table}"),
             self._conn.transaction(),
             self._conn.cursor() as cursor,
         ):
@@ -220,7 +201,7 @@ class PostgresDatabase(Database):
 
     def seed_sales(self, table: str, now: datetime) -> bool:
         name = quote_ident(table)
-        with _translated(f"cannot seed demo table {table}"), self._conn.transaction():
+        with self._translated(f"cannot seed demo table {table}"), self._conn.transaction():
             if self.table_columns(table) is not None:
                 return False
             self._conn.execute(

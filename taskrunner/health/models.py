@@ -60,7 +60,16 @@ class HealthReport(BaseModel):
     services: list[ServiceStatus]
     alerted: bool
     alert_message: str | None = None
+    alert_sent: bool = False
+    """The alert reached a channel (not when notify was off, nor within its cooldown)."""
     checked_at: str
+
+    def problems(self) -> list[str]:
+        """What is wrong, shortly: each metric at or over its threshold, each service down."""
+        found = [
+            f"{m.name} {m.value:.1f}% (threshold {m.threshold:g}%)" for m in self.metrics.breaches()
+        ]
+        return found + [f"service {s.name} is DOWN" for s in self.services if not s.up]
 
 
 def health_workflow_id(run: str) -> str:

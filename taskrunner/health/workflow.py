@@ -33,23 +33,23 @@ class HealthMonitorWorkflow:
             start_to_close_timeout=PROBE_TIMEOUT,
             retry_policy=DEFAULT_RETRY,
         )
-        workflow.logger.info(
-            "System Health: %s", "✓ Healthy" if healthy(metrics) else "✗ Unhealthy"
-        )
         services: ServiceReport = await workflow.execute_activity_method(
             MonitoringActivities.check_services,
             start_to_close_timeout=PROBE_TIMEOUT,
             retry_policy=DEFAULT_RETRY,
         )
-        workflow.logger.info("Services: %s", "✓ All up" if services.all_up else "✗ Some down")
+        # Healthy means both: metrics under their thresholds and every service up.
+        ok = healthy(metrics) and services.all_up
+        workflow.logger.info("System Health: %s", "✓ Healthy" if ok else "✗ Unhealthy")
 
         # Alert on any breach or any service down.
         message = None
-        if not healthy(metrics) or not services.all_up:
+        sent = False
+        if not ok:
             message = alert_message(metrics, services.down())
             if params.notify:
                 key = alert_key(metrics, services.down())
-                await notify(message, Priority.CRITICAL, SOURCE, dedupe_key=key)
+                sent = await notify(message, Priority.CRITICAL, SOURCE, dedupe_key=key)
         else:
             workflow.logger.info("✓ All systems nominal")
             if params.notify:
@@ -62,6 +62,7 @@ class HealthMonitorWorkflow:
             services=services.services,
             alerted=message is not None,
             alert_message=message,
+            alert_sent=sent,
             checked_at=workflow.now().isoformat(),
         )
 

@@ -1,18 +1,18 @@
 """Maintenance activities: vacuum, analyze, back up and prune, for each configured target.
 
 The databases (``taskrunner.databases``) do the work in a thread; these
-activities add what is common: finding the target, timing, heartbeats, backup
-file names and retention.
+activities add what is common: finding the target, timing, heartbeats (with a
+backup's progress), and the backup files (``backups.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio import activity
@@ -20,13 +20,24 @@ from temporalio.exceptions import ApplicationError
 
 from taskrunner.databases import (
     Database,
+    SqliteDatabase,
     open_database,
 )
 from taskrunner.errors import BACKUP_FOLDER_ERROR, configuration_error
+from taskrunner.maintenance.backups import (
+    PARTIAL_SUFFIX,
+    backup_name,
+    claimed,
+    prune,
+    remove_unclaimed_partials,
+    safe_name,
+)
 from taskrunner.maintenance.models import (
     AnalyzeResult,
+    BackupProgress,
     BackupResult,
     PruneResult,
+    TargetInfo,
     TargetInput,
     VacuumResult,
 )
@@ -37,19 +48,8 @@ T = TypeVar("T")
 
 DEFAULT_HEARTBEAT_INTERVAL = timedelta(seconds=10)
 """Heartbeat period when the activity has no heartbeat timeout (a third of it otherwise)."""
-STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
-"""Backup timestamp (UTC, microseconds so two quick backups never collide); sorts by time."""
-_STAMP = r"\d{8}T\d{6}\.\d{6}Z"
-
-
-def backup_name(target: str, stamp: datetime, suffix: str) -> str:
-    """``app-20260102T030405.000006Z.db``: the target, the UTC time, the engine's suffix."""
-    return f"{safe_name(target)}-{stamp.astimezone(UTC).strftime(STAMP_FORMAT)}{suffix}"
-
-
-def safe_name(target: str) -> str:
-    """The target name made safe for a file name (no path separators)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", target)
+NOT_CREATED_YET = "{path} does not exist yet; the first report or dataSync task creates it"
+"""What an absent default application database says: a fresh install, not an error."""
 
 
 class DatabaseActivities:
@@ -72,6 +72,25 @@ class DatabaseActivities:
     def _engine(self, name: str) -> tuple[DatabaseTarget, Database]:
         target = self._target(name)
         return target, open_database(target, self.settings)
+
+    @activity.defn(name="inspect_target")
+    async def inspect_target(self, params: TargetInput) -> TargetInfo:
+        """Whether there is a database to maintain yet.
+
+        The default SQLite file (a target without ``path``) is created by the first
+        task that uses it: before that there is nothing to maintain, which is not an
+        error. A file the settings name explicitly must exist (``ConfigurationError``).
+        """
+        target, engine = self._engine(params.target)
+        info = TargetInfo(
+            target=target.name, engine=target.kind, location=engine.location, exists=True
+        )
+        if isinstance(engine, SqliteDatabase) and not engine.path.is_file():
+            if target.path is not None:
+                raise configuration_error(f"SQLite database {engine.path} does not exist")
+            info.exists = False
+            info.detail = NOT_CREATED_YET.format(path=engine.path)
+        return info
 
     @activity.defn(name="vacuum_database")
     async def vacuum_database(self, params: TargetInput) -> VacuumResult:
@@ -103,14 +122,19 @@ class DatabaseActivities:
                 f"cannot create backup folder {folder}: {err.strerror or err}",
                 type=BACKUP_FOLDER_ERROR,
             ) from None
+        # Leftovers of killed attempts first: a large one could leave no room for this one.
+        stale = remove_unclaimed_partials(folder, target.name)
         final = folder / backup_name(target.name, datetime.now(UTC), engine.suffix)
         # Written under a name retention never matches, renamed only once verified:
         # a half-written or corrupt backup never replaces a good one.
-        partial = final.with_name(final.name + ".partial")
+        partial = final.with_name(final.name + PARTIAL_SUFFIX)
         started = time.perf_counter()
         try:
-            check = await run_heartbeating(lambda: engine.backup(partial), engine.interrupt)
-            partial.rename(final)
+            with claimed(partial):
+                check = await run_heartbeating(
+                    lambda: engine.backup(partial), engine.interrupt, lambda: _progress(partial)
+                )
+                partial.rename(final)
         finally:
             partial.unlink(missing_ok=True)
         return BackupResult(
@@ -119,6 +143,7 @@ class DatabaseActivities:
             size_bytes=final.stat().st_size,
             tables=check.tables,
             verification=check.verification,
+            removed_partials=[str(p) for p in stale],
         )
 
     @activity.defn(name="prune_backups")
@@ -126,19 +151,9 @@ class DatabaseActivities:
         """Keep the newest ``maintenance.keep_backups`` backups of the target, delete the rest."""
         target = self._target(params.target)
         folder = self.settings.backups_dir / safe_name(target.name)
-        ours = re.compile(rf"^{re.escape(safe_name(target.name))}-{_STAMP}\.[a-z]+$")
-        backups = sorted(
-            (p for p in folder.glob("*") if p.is_file() and ours.match(p.name)),
-            key=lambda p: p.name,
-            reverse=True,
-        )
-        keep = self.settings.maintenance.keep_backups
-        for old in backups[keep:]:
-            old.unlink(missing_ok=True)
+        kept, removed = prune(folder, target.name, self.settings.maintenance.keep_backups)
         return PruneResult(
-            target=target.name,
-            kept=[str(p) for p in backups[:keep]],
-            removed=[str(p) for p in backups[keep:]],
+            target=target.name, kept=[str(p) for p in kept], removed=[str(p) for p in removed]
         )
 
 
@@ -152,11 +167,17 @@ def step_fields(target: DatabaseTarget, engine: Database, started: float) -> dic
     }
 
 
-async def run_heartbeating(work: Callable[[], T], interrupt: Callable[[], None]) -> T:
+async def run_heartbeating(
+    work: Callable[[], T],
+    interrupt: Callable[[], None],
+    progress: Callable[[], Any] | None = None,
+) -> T:
     """Run blocking ``work`` in a thread, heartbeating until it ends.
 
-    On cancellation (or a heartbeat timeout seen by the server) ``interrupt`` stops
-    the database operation, so a retry does not race a still-running attempt.
+    Each heartbeat carries ``progress()`` when given (shown with the pending activity
+    in the web UI). On cancellation (or a heartbeat timeout seen by the server)
+    ``interrupt`` stops the database operation, so a retry does not race a
+    still-running attempt.
     """
     task = asyncio.ensure_future(asyncio.to_thread(work))
     interval = _heartbeat_interval().total_seconds()
@@ -165,12 +186,20 @@ async def run_heartbeating(work: Callable[[], T], interrupt: Callable[[], None])
             done, _ = await asyncio.wait({task}, timeout=interval)
             if done:
                 return task.result()
-            activity.heartbeat()
+            activity.heartbeat(*(() if progress is None else (progress(),)))
     except asyncio.CancelledError:
         interrupt()
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(task, timeout=interval)
         raise
+
+
+def _progress(partial: Path) -> BackupProgress:
+    try:
+        written = partial.stat().st_size
+    except FileNotFoundError:
+        written = 0
+    return BackupProgress(bytes_written=written)
 
 
 def _heartbeat_interval() -> timedelta:

@@ -1,13 +1,16 @@
-"""DailyMaintenanceWorkflow: what the maintenance schedule starts; one run per local day.
+"""DailyMaintenanceWorkflow: what the maintenance schedule starts; one run per night.
 
 A daily job at a local wall-clock time meets daylight saving twice a year: on the
 spring-forward day 02:00 may not exist (Temporal fires zero times), on the
 fall-back day it exists twice (it may fire twice). The schedule therefore fires
 more than once inside the window, and this workflow lets only the first fire of
-each local day run MaintenanceWorkflow: the child's workflow id is
-``<schedule>/<local date>``, and Temporal refuses a second workflow with that id
+each night run MaintenanceWorkflow: the child's workflow id is
+``<schedule>/<night>``, and Temporal refuses a second workflow with that id
 (unless the first one failed, so a failed night can still be retried by a later
-fire the same day).
+fire the same night).
+
+The night is the local date on which the fire's window opened: with a window over
+midnight (23:00-01:00) the 23:00 and 00:00 fires are one night, dated by 23:00.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class DailyMaintenanceWorkflow:
         # or slightly late run belongs to the slot it was scheduled for.
         fire_time = attributes.get(SCHEDULED_START) or workflow.now()
         owner = attributes.get(SCHEDULED_BY) or WORKFLOW_ID_PREFIX
-        day = params.local_time(fire_time).date().isoformat()
+        day = params.night_of(params.local_time(fire_time)).isoformat()
         child_id = f"{owner}/{day}"
         try:
             return await workflow.execute_child_workflow(
@@ -49,11 +52,13 @@ class DailyMaintenanceWorkflow:
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             )
         except WorkflowAlreadyStartedError:
-            workflow.logger.info("Maintenance for %s already ran (%s): skipping", day, child_id)
+            workflow.logger.info(
+                "Maintenance for the night of %s already ran (%s): skipping", day, child_id
+            )
             local = params.local_time(fire_time)
             return MaintenanceReport(
                 status="skipped",
-                reason=f"Maintenance for {day} already ran ({child_id})",
+                reason=f"Maintenance for the night of {day} already ran ({child_id})",
                 forced=params.force,
                 window_open=params.is_window_open_at(local),
                 window=params.window,

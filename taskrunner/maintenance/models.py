@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from taskrunner.sizes import human_size
 from taskrunner.timezones import validate_timezone
 
 if TYPE_CHECKING:
@@ -46,6 +45,16 @@ class MaintenanceWindow(BaseModel):
 
     def is_window_open_at(self, local: datetime) -> bool:
         return in_window(local.time(), self.window_start, self.window_end)
+
+    def night_of(self, local: datetime) -> date:
+        """The night ``local`` belongs to: the date on which the window last opened.
+
+        For a window over midnight (23:00-01:00) 23:00 and 00:30 are the same night,
+        the date of 23:00. A time before the window's start belongs to the previous
+        night, whose window has closed: nothing runs for it any more.
+        """
+        opened_today = local.time() >= self.window_start
+        return local.date() if opened_today else local.date() - timedelta(days=1)
 
     @property
     def window(self) -> str:
@@ -87,6 +96,37 @@ class TargetInput(BaseModel):
     target: str
 
 
+class TargetInfo(BaseModel):
+    """What ``inspect_target`` found: whether there is a database to maintain yet."""
+
+    target: str
+    engine: str
+    location: str
+    exists: bool
+    """False only for the default SQLite file before anything created it."""
+    detail: str | None = None
+    """Why there is nothing to maintain (when ``exists`` is False)."""
+
+
+class TargetOutcome(BaseModel):
+    """How one target's maintenance ended; every target runs on its own."""
+
+    target: str
+    status: Literal["completed", "failed", "absent"]
+    """``absent``: nothing to maintain yet (the default database does not exist yet)."""
+    step: str | None = None
+    """The step that failed (``vacuum``, ``analyze``, ``backup``, ``retention``, ...)."""
+    error: str | None = None
+    """Why it failed (never a password), or what was absent."""
+    error_type: str | None = None
+
+
+class BackupProgress(BaseModel):
+    """Heartbeat details of a running backup: how far it got."""
+
+    bytes_written: int
+
+
 class _StepResult(BaseModel):
     target: str
     engine: str
@@ -116,6 +156,8 @@ class BackupResult(_StepResult):
     """Tables found in the backup when it was verified."""
     verification: str
     """What the check saw, e.g. ``integrity_check ok`` or ``pg_restore --list: 12 entries``."""
+    removed_partials: list[str] = Field(default_factory=list)
+    """Unfinished backups of killed attempts, deleted before this one was written."""
 
 
 class PruneResult(BaseModel):
@@ -125,7 +167,8 @@ class PruneResult(BaseModel):
 
 
 class MaintenanceReport(BaseModel):
-    status: Literal["completed", "skipped"]
+    status: Literal["completed", "partial", "skipped"]
+    """``partial``: some targets failed, the others were maintained."""
     reason: str | None = None
     """Why it was skipped."""
     forced: bool
@@ -138,24 +181,11 @@ class MaintenanceReport(BaseModel):
     analyze: list[AnalyzeResult] = Field(default_factory=list)
     backups: list[BackupResult] = Field(default_factory=list)
     pruned: list[PruneResult] = Field(default_factory=list)
+    targets: list[TargetOutcome] = Field(default_factory=list)
+    """Every target's outcome, in order."""
     summary: str | None = None
     """The completion notification's text."""
     duration_seconds: float = 0.0
-
-
-def completion_summary(
-    vacuum: list[VacuumResult], analyze: list[AnalyzeResult], backups: list[BackupResult]
-) -> str:
-    """The completion message; totals over targets, one backup line per target."""
-    freed = sum(v.freed_bytes for v in vacuum)
-    tables = sum(a.tables for a in analyze)
-    lines = [
-        "Maintenance completed:",
-        f"- Vacuum: {human_size(freed)} freed",
-        f"- Analyze: {tables} tables",
-    ]
-    lines += [f"- Backup: {human_size(b.size_bytes)} ({b.file})" for b in backups]
-    return "\n".join(lines)
 
 
 WORKFLOW_ID_PREFIX = "maintenance"

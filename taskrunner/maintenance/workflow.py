@@ -1,8 +1,14 @@
-"""MaintenanceWorkflow: vacuum, analyze, back up and prune each target inside the window."""
+"""MaintenanceWorkflow: vacuum, analyze, back up and prune each target inside the window.
+
+Targets are maintained one after the other, each on its own: a target that fails
+is reported (``partial``) and the next one still runs. Only a run in which every
+target failed fails the workflow.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -17,13 +23,15 @@ with workflow.unsafe.imports_passed_through():
         MaintenanceInput,
         MaintenanceReport,
         TargetInput,
-        completion_summary,
+        TargetOutcome,
     )
+    from taskrunner.maintenance.summary import failure_text, run_summary
     from taskrunner.notifications.models import Priority
     from taskrunner.notifications.notify import notify
     from taskrunner.policies import (
         DEFAULT_RETRY,
         MAINTENANCE_HEARTBEAT_TIMEOUT,
+        MAINTENANCE_INSPECT_TIMEOUT,
         MAINTENANCE_STEP_TIMEOUT,
     )
 
@@ -55,35 +63,59 @@ class MaintenanceWorkflow:
         workflow.logger.info(
             "✓ Maintenance window is open" if window_open else "Maintenance forced outside window"
         )
-        try:
-            await notify("Starting scheduled maintenance", Priority.INFO, SOURCE)
-            for name in params.targets:
-                report.vacuum.append(await self._step(DatabaseActivities.vacuum_database, name))
-            for name in params.targets:
-                report.analyze.append(await self._step(DatabaseActivities.analyze_database, name))
-            for name in params.targets:
-                report.backups.append(await self._step(DatabaseActivities.backup_database, name))
-                # Only after a good backup: a failing backup never costs an old one.
-                report.pruned.append(await self._step(DatabaseActivities.prune_backups, name))
-        except ActivityError as err:
-            message = failure_message(err)
+        await notify("Starting scheduled maintenance", Priority.INFO, SOURCE)
+        # Each target on its own: one that fails (a database down) never stops the rest.
+        for name in params.targets:
+            report.targets.append(await self._maintain(name, report))
+        failed = [t for t in report.targets if t.status == "failed"]
+        if failed and len(failed) == len(report.targets):
+            message = failure_text(failed)
             await notify(f"Maintenance failed: {message}", Priority.ERROR, SOURCE)
-            cause = err.cause
-            error_type = cause.type if isinstance(cause, ApplicationError) else None
             raise ApplicationError(
-                message, type=error_type or MAINTENANCE_FAILED, non_retryable=True
-            ) from err
-        report.status = "completed"
-        report.summary = summary_with_retention(report)
-        await notify(report.summary, Priority.SUCCESS, SOURCE)
+                message, type=failed[0].error_type or MAINTENANCE_FAILED, non_retryable=True
+            )
+        report.status = "partial" if failed else "completed"
+        report.summary = run_summary(report)
+        await notify(report.summary, Priority.ERROR if failed else Priority.SUCCESS, SOURCE)
         report.duration_seconds = (workflow.now() - started).total_seconds()
         return report
 
-    async def _step(self, activity: Step[R], target: str) -> R:
+    async def _maintain(self, name: str, report: MaintenanceReport) -> TargetOutcome:
+        """Vacuum, analyze, back up and prune one target; its first failing step ends it."""
+        step = "inspect"
+        try:
+            found = await self._step(
+                DatabaseActivities.inspect_target, name, MAINTENANCE_INSPECT_TIMEOUT
+            )
+            if not found.exists:
+                return TargetOutcome(target=name, status="absent", error=found.detail)
+            step = "vacuum"
+            report.vacuum.append(await self._step(DatabaseActivities.vacuum_database, name))
+            step = "analyze"
+            report.analyze.append(await self._step(DatabaseActivities.analyze_database, name))
+            step = "backup"
+            report.backups.append(await self._step(DatabaseActivities.backup_database, name))
+            # Only after a good backup: a failing backup never costs an old one.
+            step = "retention"
+            report.pruned.append(await self._step(DatabaseActivities.prune_backups, name))
+        except ActivityError as err:
+            cause = err.cause
+            return TargetOutcome(
+                target=name,
+                status="failed",
+                step=step,
+                error=failure_message(err),
+                error_type=cause.type if isinstance(cause, ApplicationError) else None,
+            )
+        return TargetOutcome(target=name, status="completed")
+
+    async def _step(
+        self, activity: Step[R], target: str, limit: timedelta = MAINTENANCE_STEP_TIMEOUT
+    ) -> R:
         return await workflow.execute_activity_method(
             activity,
             TargetInput(target=target),
-            start_to_close_timeout=MAINTENANCE_STEP_TIMEOUT,
+            start_to_close_timeout=limit,
             heartbeat_timeout=MAINTENANCE_HEARTBEAT_TIMEOUT,
             retry_policy=DEFAULT_RETRY,
         )
@@ -95,12 +127,3 @@ def failure_message(err: ActivityError) -> str:
     if isinstance(cause, TimeoutError):
         return f"{err.activity_type} timed out ({cause.type.name if cause.type else 'timeout'})"
     return cause.message if isinstance(cause, FailureError) and cause.message else str(err)
-
-
-def summary_with_retention(report: MaintenanceReport) -> str:
-    """The completion summary, plus a line when retention removed old backups."""
-    removed = sum(len(p.removed) for p in report.pruned)
-    summary = completion_summary(report.vacuum, report.analyze, report.backups)
-    if removed:
-        summary += f"\n- Retention: {removed} old backup(s) removed"
-    return summary

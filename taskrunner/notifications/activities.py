@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from temporalio import activity
 
+from taskrunner.events import attempts
 from taskrunner.notifications.alert_state import (
     UNDELIVERED,
     AlertState,
@@ -93,14 +94,11 @@ class NotificationActivities:
             )
         key = None if notification.resolves else identity(notification)
         if key is not None:
+            # A zero cooldown always claims: sent now, and the cooldown restarts from it.
+            cooldown = 0.0 if notification.ignore_cooldown else self.settings.cooldown_seconds
             # Fail open: without its state file, an alert still goes out (unprotected).
             claimed = await self._state(
-                True,
-                self.state.claim,
-                key,
-                notification.source,
-                now,
-                self.settings.cooldown_seconds,
+                True, self.state.claim, key, notification.source, now, cooldown
             )
             if not claimed:
                 logger.info("Notification suppressed (cooldown): %s", notification.message)
@@ -157,9 +155,9 @@ class NotificationActivities:
             if not result.delivered:
                 self.state.count(channel_failed(result.channel))
                 logger.warning(
-                    "Notification channel %s failed after %d attempt(s): %s",
+                    "Notification channel %s failed after %s: %s",
                     result.channel,
-                    result.attempts,
+                    attempts(result.attempts),
                     result.error,
                 )
         if not delivered:

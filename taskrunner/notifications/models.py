@@ -33,6 +33,9 @@ class Notification(BaseModel):
     """
     resolves: bool = False
     """The source is healthy again: delivered only if the source has an active alert."""
+    ignore_cooldown: bool = False
+    """Deliver even if an identical notification went out within the cooldown (an
+    operator's explicit resend, ``notify send --force``); the cooldown restarts from it."""
 
 
 class ChannelResult(BaseModel):

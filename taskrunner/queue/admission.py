@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,8 +20,14 @@ from taskrunner.sizes import human_size
 from taskrunner.tasks.registry import TaskRegistry
 
 
-def check_spec(spec: TaskSpec, config: QueueConfig, task_types: TaskRegistry) -> None:
-    """Raise a rejection when the type is unknown or the payload does not fit its model."""
+def check_spec(
+    spec: TaskSpec,
+    config: QueueConfig,
+    task_types: TaskRegistry,
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Raise a rejection when the type is unknown or the payload does not fit its model
+    (validated with ``context``: what the worker's settings declare, e.g. report names)."""
     if not isinstance(spec, TaskSpec):
         # A null argument from a client that skips the model (decoding lets None through).
         raise rejected("malformed request: a task needs at least a 'type'")
@@ -28,7 +35,7 @@ def check_spec(spec: TaskSpec, config: QueueConfig, task_types: TaskRegistry) ->
     if task_type is None:
         raise rejected(f"unknown task type {spec.type!r} (known types: {task_types.names()})")
     try:
-        task_type.payload.model_validate(spec.payload)
+        task_type.payload.model_validate(spec.payload, context=context)
     except ValidationError as err:
         raise rejected(f"invalid payload for task type {spec.type!r}: {one_line(err)}") from None
     size = json_size(spec.payload)

@@ -14,7 +14,11 @@ with workflow.unsafe.imports_passed_through():
     from taskrunner.queue.admission import check_budget, check_room, check_spec
     from taskrunner.queue.commands import QueueCommands
     from taskrunner.queue.models import BatchEnqueued, EnqueueBatch, Enqueued, TaskSpec
-    from taskrunner.queue.worker_context import TaskTypeResolver, current_task_types
+    from taskrunner.queue.worker_context import (
+        TaskTypeResolver,
+        current_payload_context,
+        current_task_types,
+    )
     from taskrunner.tasks.registry import TaskExecution
 
 
@@ -32,7 +36,7 @@ class QueueEnqueue(QueueCommands):
     @enqueue.validator
     def _check_enqueue(self, spec: TaskSpec) -> None:
         check_room(self._state.active_count(), 1, self._config)
-        check_spec(spec, self._config, current_task_types())
+        check_spec(spec, self._config, current_task_types(), current_payload_context())
         check_budget(self._state, [spec], workflow.now())
 
     @workflow.update
@@ -43,10 +47,10 @@ class QueueEnqueue(QueueCommands):
     @enqueue_batch.validator
     def _check_batch(self, batch: EnqueueBatch) -> None:
         check_room(self._state.active_count(), len(batch.tasks), self._config)
-        task_types = current_task_types()
+        task_types, context = current_task_types(), current_payload_context()
         for index, spec in enumerate(batch.tasks):
             try:
-                check_spec(spec, self._config, task_types)
+                check_spec(spec, self._config, task_types, context)
             except Exception as err:
                 raise rejected(f"task {index}: {getattr(err, 'message', err)}") from None
         check_budget(self._state, batch.tasks, workflow.now())

@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from taskrunner.errors import INVALID_TASK
-    from taskrunner.events import attempts, event, one_line
+    from taskrunner.events import attempts, duration, event, one_line
     from taskrunner.queue.attempts import DETACH_AFTER, AttemptFailure
     from taskrunner.queue.models import TaskRecord
     from taskrunner.queue.state import QueueState
@@ -79,9 +79,8 @@ def settle(state: QueueState, record: TaskRecord, outcome: Outcome, now: datetim
         line = f"✗ {task} failed after {attempts(record.attempts)}: {one_line(outcome.message)}"
         workflow.logger.warning(line, extra=event(line))
         return Settled.FAILED
-    line = (
-        f"↻ {task} attempt {record.attempts} failed, next in {delay}: {one_line(outcome.message)}"
-    )
+    why = one_line(outcome.message)
+    line = f"↻ {task} attempt {record.attempts} failed, next in {duration(delay)}: {why}"
     workflow.logger.info(line, extra=event(line))
     state.retry_later(record, outcome.message, now + delay)
     return Settled.RETRYING

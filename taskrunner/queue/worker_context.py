@@ -27,19 +27,26 @@ from taskrunner.tasks.registry import TaskExecution, TaskRegistry, activity_name
 
 TASK_TYPES_EXTERN = "taskrunner.task_types"
 """Name of the extern function returning the worker's :class:`TaskRegistry`."""
+PAYLOAD_CONTEXT_EXTERN = "taskrunner.payload_context"
+"""Name of the extern function returning what payload models check against (its settings)."""
 RESOLVE_TIMEOUT = timedelta(seconds=10)
 """Start-to-close of one resolve_task_types run (it only reads memory)."""
 RESOLVE_RETRY = RetryPolicy(maximum_attempts=3)
 
 
 class TaskTypesInterceptor(Interceptor):
-    """Exposes the worker's task types to its workflows' update validators."""
+    """Exposes the worker's task types, and the context their payload models validate
+    with (e.g. the report names its settings declare), to its workflows' update validators."""
 
-    def __init__(self, task_types: TaskRegistry) -> None:
+    def __init__(
+        self, task_types: TaskRegistry, payload_context: dict[str, Any] | None = None
+    ) -> None:
         self._task_types = task_types
+        self._payload_context = payload_context or {}
 
     def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput) -> None:
         input.unsafe_extern_functions[TASK_TYPES_EXTERN] = lambda: self._task_types
+        input.unsafe_extern_functions[PAYLOAD_CONTEXT_EXTERN] = lambda: self._payload_context
 
 
 def current_task_types() -> TaskRegistry:
@@ -49,6 +56,12 @@ def current_task_types() -> TaskRegistry:
         raise RuntimeError("this worker has no task types: build it with taskrunner.worker")
     task_types: TaskRegistry = found()
     return task_types
+
+
+def current_payload_context() -> dict[str, Any]:
+    """What this worker's payload models validate against (validators only, like above)."""
+    found = workflow.extern_functions().get(PAYLOAD_CONTEXT_EXTERN)
+    return dict(found()) if found is not None else {}
 
 
 class ResolveRequest(BaseModel):

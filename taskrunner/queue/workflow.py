@@ -20,6 +20,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from taskrunner.errors import rejected
+    from taskrunner.events import attempts as attempt_count
     from taskrunner.notifications.models import Priority
     from taskrunner.notifications.notify import notify
     from taskrunner.queue.attempts import (
@@ -203,7 +204,7 @@ class TaskQueueWorkflow(QueueEnqueue):
     async def _notify_failed(self, record: TaskRecord) -> None:
         try:
             await notify(
-                f"Task {record.id} failed after {record.round_attempts} attempts: "
+                f"Task {record.id} failed after {attempt_count(record.round_attempts)}: "
                 f"{record.last_error}",
                 Priority.ERROR,
                 self._source,

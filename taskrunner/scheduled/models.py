@@ -33,7 +33,8 @@ class ScheduledTasksReport(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.maintenance_error is None and self.processing.result.failed == 0
+        partial = self.maintenance is not None and self.maintenance.status == "partial"
+        return self.maintenance_error is None and not partial and self.processing.result.failed == 0
 
 
 def scheduled_workflow_id(run: str) -> str:

@@ -85,7 +85,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
         overlap=ScheduleOverlapPolicy.SKIP,
         catchup_window=timedelta(minutes=30),
         arg=lambda settings: maintenance_input(settings),
-        summary="vacuum, analyze, backup once per local day inside the window",
+        summary="vacuum, analyze, backup once per night inside the window",
     ),
 )
 """Every schedule the runner manages. Extended by the queue and maintenance modules."""
@@ -97,7 +97,8 @@ def maintenance_fire_times(settings: Settings) -> tuple[str, ...]:
     Daylight saving can remove the window's first minutes (spring forward at 02:00)
     or repeat them (fall back); the middle of a window longer than the clock change
     still exists that day. DailyMaintenanceWorkflow runs maintenance only for the
-    first fire of each local day, so the second fire costs nothing on ordinary days.
+    first fire of each night (the date its window opened, so a window over midnight is
+    one night), and the second fire costs nothing on ordinary nights.
     """
     window = settings.maintenance
     start = datetime.combine(date(2000, 1, 1), window.window_start)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +13,8 @@ from zoneinfo import ZoneInfo
 from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionResult,
     ScheduleBackfill,
     ScheduleDescription,
     ScheduleHandle,
@@ -169,8 +173,51 @@ async def view(client: Client, settings: Settings, name: str, next_count: int = 
     )
 
 
-async def trigger(client: Client, settings: Settings, name: str) -> None:
-    await (await managed_handle(client, settings, name)).trigger()
+TRIGGER_WAIT_SECONDS = 10.0
+"""How long ``trigger`` watches for the run it asked for (the server starts it a moment later)."""
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """What a trigger started: the run's ids, or why none is known."""
+
+    workflow_id: str | None = None
+    run_id: str | None = None
+    skipped: bool = False
+    """The schedule's overlap policy skipped it: its previous run is still going."""
+
+
+async def trigger(client: Client, settings: Settings, name: str) -> Triggered:
+    """Start the schedule's workflow now, and find the run that the server started.
+
+    The server takes the trigger and starts the run asynchronously, under the
+    schedule's overlap policy, so this watches the schedule's actions for a new one.
+    """
+    handle = await managed_handle(client, settings, name)
+    before = (await handle.describe()).info
+    seen = {_started(a)[0] for a in before.recent_actions}
+    await handle.trigger()
+    deadline = time.monotonic() + TRIGGER_WAIT_SECONDS
+    delay = 0.05
+    while True:
+        info = (await handle.describe()).info
+        new = [_started(a) for a in info.recent_actions if _started(a)[0] not in seen]
+        if info.num_actions > before.num_actions and new:
+            return Triggered(workflow_id=new[-1][0], run_id=new[-1][1])
+        if info.num_actions_skipped_overlap > before.num_actions_skipped_overlap:
+            return Triggered(skipped=True)
+        if time.monotonic() > deadline:
+            return Triggered()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _started(action: ScheduleActionResult) -> tuple[str | None, str | None]:
+    """The workflow id and first run id a schedule action started."""
+    started = action.action
+    if isinstance(started, ScheduleActionExecutionStartWorkflow):
+        return started.workflow_id, started.first_execution_run_id
+    return None, None
 
 
 async def pause(client: Client, settings: Settings, name: str, note: str | None) -> None:

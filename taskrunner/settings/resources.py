@@ -49,7 +49,8 @@ class DatabaseTarget(BaseModel):
     name: str = Field(default="app", min_length=1)
     kind: Literal["sqlite", "postgres"] = "sqlite"
     path: Path | None = None
-    """SQLite file; None means ``<data_dir>/app.db``."""
+    """SQLite file; None means ``<data_dir>/app.db``, which the first task using it creates
+    (before that, maintenance has nothing to do). A file named here must exist."""
     dsn: str | None = None
     """PostgreSQL connection string (kind = postgres)."""
 

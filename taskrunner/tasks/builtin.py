@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from taskrunner.settings import Settings
 from taskrunner.tasks.data_sync import DataSyncPayload, DataSyncTask
 from taskrunner.tasks.email import EmailPayload, EmailTask
 from taskrunner.tasks.registry import TaskRegistry, TaskType
-from taskrunner.tasks.report import ReportPayload, ReportTask
+from taskrunner.tasks.report import KNOWN_REPORTS, ReportPayload, ReportTask
 
 BUILTIN_TASK_TYPES = TaskRegistry(
     [
@@ -34,3 +36,8 @@ BUILTIN_TASK_TYPES = TaskRegistry(
     ]
 )
 """What every worker runs unless it is given another registry."""
+
+
+def payload_context(settings: Settings) -> dict[str, Any]:
+    """What the payload models check against the settings (a pydantic validation context)."""
+    return {KNOWN_REPORTS: sorted(settings.reports)}

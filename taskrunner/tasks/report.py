@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -35,12 +35,24 @@ from taskrunner.tasks.report_files import (
     render_pdf,
 )
 
+KNOWN_REPORTS = "known_reports"
+"""Validation context key: the report names the settings declare (``reports``)."""
+
 
 class ReportPayload(TaskPayload):
     report_type: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
     """Name of a report declared in settings (``reports``), e.g. ``sales``."""
     period: Literal["daily", "weekly", "monthly"] = "daily"
     """The window the report covers, ending when it runs: 1, 7 or 30 days."""
+
+    @field_validator("report_type")
+    @classmethod
+    def _declared(cls, name: str, info: ValidationInfo) -> str:
+        # Checked when the caller knows the settings' reports (context), e.g. at enqueue.
+        known = (info.context or {}).get(KNOWN_REPORTS)
+        if known is not None and name not in known:
+            raise ValueError(f"unknown report {name!r} (known reports: {', '.join(known)})")
+        return name
 
 
 class ReportTask:
@@ -68,7 +80,8 @@ class ReportTask:
 
     def _write(self, path: Path, data: bytes) -> str:
         write_atomically(path, data)
-        return str(path)
+        # Absolute: the result is read elsewhere (CLI, web UI), not in the worker's folder.
+        return str(path.resolve())
 
     @activity.defn(name="task_report")
     async def task_report(self, task: TaskActivityInput) -> TaskResult:
@@ -108,7 +121,7 @@ class ReportTask:
             )
         return TaskResult(
             summary=f"Report {payload.report_type} ({payload.period}): "
-            f"{len(doc.rows)} rows, {pages} pages",
+            f"{_count(len(doc.rows), 'row')}, {_count(pages, 'page')}: {pdf_path} (and .csv)",
             details={
                 "pdf": pdf_path,
                 "csv": csv_path,
@@ -119,3 +132,7 @@ class ReportTask:
                 "end": end.isoformat(),
             },
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

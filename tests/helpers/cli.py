@@ -22,11 +22,15 @@ CLI_TIMEOUT = 180.0
 """Upper bound of one CLI run in a test."""
 
 
-def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI to its end; ``stdin``: what it reads (then a pipe, not a terminal)."""
     return subprocess.run(
         [TASKRUNNER, *args],
         cwd=cwd,
         env=cli_env(**env),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT,

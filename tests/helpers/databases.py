@@ -84,3 +84,41 @@ def postgres_locked(table: str) -> Iterator[None]:
     with psycopg.connect(POSTGRES_DSN) as conn, conn.transaction():
         conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         yield
+
+
+@contextmanager
+def postgres_database(rows: int = 0) -> Iterator[str]:
+    """A database of its own on the machine's PostgreSQL (dropped afterwards): its name.
+
+    It holds one table, ``items``, with ``rows`` rows of random text (so a dump of it
+    takes a moment and does not compress to nothing).
+    """
+    name = f"maint_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        with psycopg.connect(postgres_dsn(name), autocommit=True) as conn:
+            conn.execute("CREATE TABLE items (id serial PRIMARY KEY, body text)")
+            conn.execute(
+                "INSERT INTO items (body) SELECT md5(random()::text) || md5(random()::text) "
+                "FROM generate_series(1, %s)",
+                (rows,),
+            )
+        yield name
+    finally:
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def postgres_dsn(database: str, password: str | None = None) -> str:
+    """A DSN of the machine's PostgreSQL; a password is ignored there (trust auth)."""
+    secret = f":{password}" if password else ""
+    return f"postgresql://postgres{secret}@127.0.0.1:5432/{database}"
+
+
+@contextmanager
+def postgres_items_locked(database: str) -> Iterator[None]:
+    """``items`` of ``database`` locked ACCESS EXCLUSIVE: a pg_dump waits until the block ends."""
+    with psycopg.connect(postgres_dsn(database)) as conn, conn.transaction():
+        conn.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        yield

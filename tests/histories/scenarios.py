@@ -25,9 +25,11 @@ from taskrunner.settings import (
     Settings,
     load_settings,
 )
+from tests.helpers import free_port
 from tests.helpers.databases import bloated_sqlite
 from tests.helpers.queue import running_queue
 from taskrunner.health.workflow import HealthMonitorWorkflow
+from taskrunner.maintenance.daily import DailyMaintenanceWorkflow
 from taskrunner.maintenance.workflow import MaintenanceWorkflow
 from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.queue.processor import TaskProcessorWorkflow
@@ -95,6 +97,19 @@ async def maintenance_failing(client: Client, data_dir: Path) -> WorkflowHandle:
     return await _run(client, settings, MaintenanceWorkflow.run, maintenance_input(settings))
 
 
+async def maintenance_partial(client: Client, data_dir: Path) -> WorkflowHandle:
+    """A database that is down (nothing listens on its port) before a healthy SQLite file."""
+    down = {"name": "pg", "kind": "postgres", "dsn": f"postgresql://u@127.0.0.1:{free_port()}/x"}
+    settings = maintenance_settings(data_dir, **window(-1, 3), targets=[down, {"name": "app"}])
+    return await _run(client, settings, MaintenanceWorkflow.run, maintenance_input(settings))
+
+
+async def daily_maintenance_first_night(client: Client, data_dir: Path) -> WorkflowHandle:
+    """What the schedule starts, on a fresh install: no application database yet."""
+    settings = scenario_settings(data_dir, health=QUIET_HEALTH, maintenance=window(-1, 3))
+    return await _run(client, settings, DailyMaintenanceWorkflow.run, maintenance_input(settings))
+
+
 def _queue_tasks(count: int) -> list[TaskSpec]:
     kinds = ["noop", "flaky", "noop", "doomed", "noop"]
     return [TaskSpec(type=kinds[i % len(kinds)], payload={"n": i}) for i in range(count)]
@@ -152,6 +167,8 @@ SCENARIOS: dict[str, Scenario] = {
     "maintenance_inside_window": maintenance_inside_window,
     "maintenance_outside_window": maintenance_outside_window,
     "maintenance_failing": maintenance_failing,
+    "maintenance_partial": maintenance_partial,
+    "daily_maintenance_first_night": daily_maintenance_first_night,
     "queue_retries_continue_as_new": queue_retries_continue_as_new,
     "task_processor": task_processor,
     "scheduled_tasks": scheduled_tasks,
