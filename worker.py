@@ -5,7 +5,9 @@ Run it on as many machines as you like against one Temporal cluster:
 ``taskrunner/worker.py``.
 """
 
+import sys
+
 from taskrunner.cli import main
 
 if __name__ == "__main__":
-    main(["worker"])
+    main(["worker", *sys.argv[1:]])  # e.g. python worker.py --task-module myapp.tasks

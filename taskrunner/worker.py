@@ -29,7 +29,8 @@ from taskrunner.queue.workflow import TaskQueueWorkflow
 from taskrunner.run_log import RunLogInterceptor
 from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.settings import Settings
-from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES, payload_context
+from taskrunner.tasks.builtin import payload_context
+from taskrunner.tasks.loading import task_registry
 from taskrunner.tasks.registry import TaskRegistry, activity_name
 
 WORKFLOWS: list[type] = [
@@ -91,7 +92,7 @@ def build_worker(
     client: Client,
     settings: Settings,
     *,
-    task_types: TaskRegistry = BUILTIN_TASK_TYPES,
+    task_types: TaskRegistry | None = None,
     task_queue: str | None = None,
     extra_workflows: Sequence[type] = (),
     extra_activities: Sequence[Any] = (),
@@ -101,12 +102,14 @@ def build_worker(
     Args:
         client: Connected with the pydantic data converter.
         settings: What the activities work with.
-        task_types: The task types this worker runs and its queues accept
-            (the built-in ones by default; ``BUILTIN_TASK_TYPES.including(...)`` adds more).
+        task_types: The task types this worker runs and its queues accept (by default
+            the built-in ones plus those of ``settings.task_modules``).
         task_queue: The Temporal task queue to poll (``settings.task_queue`` by default).
         extra_workflows: More workflows to run (benchmarks' baselines).
         extra_activities: More activities, outside any task type (benchmarks' baselines).
     """
+    if task_types is None:
+        task_types = task_registry(settings)
     tasks = task_activities(task_types, settings)
     resolver = TaskTypeActivities(task_types, tasks)
     return Worker(

@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from taskrunner.tasks.data_sync import DataSyncPayload, DataSyncTask
+from taskrunner.tasks.declare import task_activity
 from taskrunner.tasks.registry import TaskActivityInput
 from tests.helpers import free_port
 from tests.helpers.peers import http_peer
@@ -35,7 +36,7 @@ async def sync(settings: Any, source: str, table: str = "users", **env: Any) -> 
     environment = ActivityEnvironment()
     for name, value in env.items():
         setattr(environment, name, value)
-    return await environment.run(DataSyncTask(settings).task_data_sync, task)
+    return await environment.run(task_activity(DataSyncTask, settings), task)
 
 
 def sqlite_rows(settings: Any, sql: str) -> list[tuple[Any, ...]]:

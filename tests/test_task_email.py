@@ -16,6 +16,7 @@ from taskrunner.errors import (
     INVALID_TASK_DATA,
     SMTP_UNAVAILABLE,
 )
+from taskrunner.tasks.declare import task_activity
 from taskrunner.tasks.email import EmailTask
 from taskrunner.tasks.registry import TaskActivityInput
 from tests.helpers import free_port
@@ -32,13 +33,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 EMAIL = {"recipient": "admin@example.com", "subject": "Daily report", "body": "All green.\n"}
 
 
-async def run(emailer: EmailTask, task_id: str = "t-1", payload: Any = None) -> Any:
+async def run(emailer: Any, task_id: str = "t-1", payload: Any = None) -> Any:
     task = TaskActivityInput(task_id=task_id, payload=payload or EMAIL)
-    return await ActivityEnvironment().run(emailer.task_email, task)
+    return await ActivityEnvironment().run(emailer, task)
 
 
 async def send(settings: Any, task_id: str = "t-1", payload: Any = None) -> Any:
-    return await run(EmailTask(settings), task_id, payload)
+    return await run(task_activity(EmailTask, settings), task_id, payload)
 
 
 async def test_email_task_sends_through_smtp_with_the_task_message_id(make_settings: Any) -> None:
@@ -138,7 +139,7 @@ async def test_email_task_builds_one_tls_context_for_many_messages_and_none_with
     with trusted_smtp_receiver(security, tmp_path, monkeypatch) as peer:
         calls = count_tls_contexts(monkeypatch)  # after the receiver built its own
         settings = make_settings(smtp={"host": peer.host, "port": peer.port, "security": security})
-        emailer = EmailTask(settings)
+        emailer = task_activity(EmailTask, settings)
         results = [await run(emailer, task_id=f"t-{n}") for n in range(3)]
     assert [m["Message-ID"] for m in peer.messages] == [r.details["message_id"] for r in results]
     assert calls.count == contexts

@@ -19,6 +19,7 @@ from temporalio.testing import ActivityEnvironment
 from taskrunner.databases.sqlite import SQLITE_TIME_FORMAT
 from taskrunner.settings.reports import sales_report
 from taskrunner.tasks.builtin import payload_context
+from taskrunner.tasks.declare import task_activity
 from taskrunner.tasks.registry import TaskActivityInput
 from taskrunner.tasks.report import ReportPayload, ReportTask
 from taskrunner.tasks.report_files import cell_text
@@ -28,7 +29,7 @@ POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 async def run_report(settings: Any, report: str, period: str = "daily", **env: Any) -> Any:
     task = TaskActivityInput(task_id="r-1", payload={"report_type": report, "period": period})
-    return await ActivityEnvironment(**env).run(ReportTask(settings).task_report, task)
+    return await ActivityEnvironment(**env).run(task_activity(ReportTask, settings), task)
 
 
 def csv_rows(path: str) -> list[list[str]]:
@@ -49,7 +50,7 @@ async def test_sales_report_on_a_fresh_sqlite_database_writes_pdf_and_csv(settin
     env = ActivityEnvironment()
     env.on_heartbeat = heartbeats.append
     task = TaskActivityInput(task_id="r-1", payload={"report_type": "sales", "period": "monthly"})
-    result = await env.run(ReportTask(settings).task_report, task)
+    result = await env.run(task_activity(ReportTask, settings), task)
 
     pdf, csv_path = Path(result.details["pdf"]), Path(result.details["csv"])
     assert pdf.parent == csv_path.parent == settings.reports_dir

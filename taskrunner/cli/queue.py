@@ -160,13 +160,15 @@ def parse_run_at(text: str | None, timezone: str) -> datetime | None:
 def check_payload(spec: TaskSpec, settings: Settings) -> None:
     """Refuse a bad built-in payload here, in one line, before any server is involved.
 
-    The models the queue checks with, plus what only settings know (the declared
-    report names). Other types belong to the worker, which checks them at enqueue.
+    The models the queue checks with (the built-in types and those of ``task_modules``),
+    plus what only settings know (the declared report names). A type this command does
+    not know belongs to the worker, which checks it at enqueue.
     """
     # Here, not at the top: the task modules (PDF, database drivers) load slowly.
-    from taskrunner.tasks.builtin import BUILTIN_TASK_TYPES, payload_context
+    from taskrunner.tasks.builtin import payload_context
+    from taskrunner.tasks.loading import task_registry
 
-    task_type = BUILTIN_TASK_TYPES.get(spec.type)
+    task_type = task_registry(settings).get(spec.type)
     if task_type is None:
         return
     try:

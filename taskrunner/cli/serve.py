@@ -18,6 +18,7 @@ from taskrunner.errors import UserError
 from taskrunner.schedules import operations as schedule_ops
 from taskrunner.settings import Settings
 from taskrunner.supervisor import supervise
+from taskrunner.tasks.loading import task_registry
 from taskrunner.worker import GRACEFUL_SHUTDOWN, build_worker
 
 RULE = "=" * 60
@@ -39,9 +40,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the worker until SIGINT/SIGTERM; same as `python worker.py`.",
     )
     worker.set_defaults(handler=worker_command)
+    for command in (run, worker):
+        command.add_argument(
+            "--task-module",
+            action="append",
+            default=[],
+            metavar="MODULE",
+            help="import this module's @task_type declarations too (repeatable; "
+            "adds to the task_modules setting)",
+        )
+
+
+def with_task_modules(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The settings with ``--task-module`` added; the registry is built (and checked) now."""
+    modules = [*settings.task_modules, *args.task_module]
+    settings = settings.model_copy(update={"task_modules": list(dict.fromkeys(modules))})
+    task_registry(settings)
+    return settings
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    settings = with_task_modules(args, settings)
     stop = stop_event()
     async with runner_server(settings) as server:
         client = await connect(settings)
@@ -127,6 +146,7 @@ async def print_banner(client: Client, settings: Settings, server: DevServer | N
     if server is not None and server.ui_url:
         print(f"Web UI:     {server.ui_url}")
     print(f"Task queue: {settings.task_queue}")
+    print(f"Task types: {task_registry(settings).names()}")
     print(f"Data dir:   {settings.data_dir.resolve()}")
     print(f"Log file:   {(settings.data_dir / LOG_FILE).resolve()}")
     print(f"Schedules ({settings.timezone}):")
@@ -144,8 +164,12 @@ async def print_banner(client: Client, settings: Settings, server: DevServer | N
 async def worker_command(args: argparse.Namespace, settings: Settings) -> int:
     from taskrunner.worker import run_worker
 
+    settings = with_task_modules(args, settings)
     stop = stop_event()
     client = await connect(settings)
-    print(f"Worker polling {settings.task_queue!r} on {client.service_client.config.target_host}")
+    print(
+        f"Worker polling {settings.task_queue!r} on {client.service_client.config.target_host} "
+        f"(task types: {task_registry(settings).names()})"
+    )
     await run_worker(settings, client, stop)
     return stop.exit_code

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
 
+    task_modules: list[str] = Field(default_factory=list)
+    """Python modules declaring the user's task types (``@task_type``), imported by the
+    worker at start; every worker of a task queue must load the same ones."""
+    task_path: list[Path] = Field(default_factory=list)
+    """Folders put in front of ``sys.path`` before importing ``task_modules``."""
+
     _check_tz = field_validator("timezone")(lambda cls, v: validate_timezone(v))
 
     def sqlite_path(self, target: DatabaseTarget) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -18,9 +19,9 @@ from taskrunner.errors import invalid_task_data
 from taskrunner.settings import Settings
 from taskrunner.tasks.common import (
     heartbeating,
-    parse_payload,
 )
-from taskrunner.tasks.registry import TaskActivityInput, TaskPayload, TaskResult
+from taskrunner.tasks.declare import TaskContext, task_type
+from taskrunner.tasks.registry import TaskPayload, TaskResult
 from taskrunner.tasks.sources import RecordSource
 
 
@@ -85,6 +86,12 @@ def _ready_table(
     return {name: existing.get(name, kind) for name, kind in columns.items()}
 
 
+@task_type(
+    "dataSync",
+    payload=DataSyncPayload,
+    timeout=timedelta(minutes=30),
+    heartbeat=timedelta(seconds=30),
+)
 class DataSyncTask:
     """The task_data_sync activity: source -> configured database."""
 
@@ -93,9 +100,7 @@ class DataSyncTask:
         self._source = RecordSource(settings.data_sync)
         self._batch_size = settings.data_sync.batch_size
 
-    @activity.defn(name="task_data_sync")
-    async def task_data_sync(self, task: TaskActivityInput) -> TaskResult:
-        payload = parse_payload(DataSyncPayload, task)
+    async def run(self, payload: DataSyncPayload, ctx: TaskContext) -> TaskResult:
         activity.logger.info(f"Syncing data from {payload.source}...")
         progress: dict[str, Any] = {"stage": "read", "synced": 0, "total": None}
         async with heartbeating(lambda: dict(progress)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -15,8 +15,9 @@ from temporalio import activity
 
 from taskrunner.settings import Settings
 from taskrunner.smtp import SmtpSender
-from taskrunner.tasks.common import file_stem, parse_payload, write_atomically
-from taskrunner.tasks.registry import TaskActivityInput, TaskPayload, TaskResult
+from taskrunner.tasks.common import file_stem, write_atomically
+from taskrunner.tasks.declare import TaskContext, task_type
+from taskrunner.tasks.registry import TaskPayload, TaskResult
 
 
 class EmailPayload(TaskPayload):
@@ -66,6 +67,7 @@ class Outbox:
         return path
 
 
+@task_type("email", payload=EmailPayload, timeout=timedelta(seconds=60))
 class EmailTask:
     """The task_email activity. SMTP when ``smtp.host`` is set, else the outbox folder."""
 
@@ -75,18 +77,16 @@ class EmailTask:
         self._sender = SmtpSender(smtp, smtp.timeout_seconds) if smtp.host else None
         self._outbox = Outbox(settings.outbox_dir)
 
-    @activity.defn(name="task_email")
-    async def task_email(self, task: TaskActivityInput) -> TaskResult:
-        payload = parse_payload(EmailPayload, task)
+    async def run(self, payload: EmailPayload, ctx: TaskContext) -> TaskResult:
         activity.logger.info(f"Sending email to {payload.recipient}...")
-        message = build_message(payload, task.task_id, self._from, datetime.now(UTC))
+        message = build_message(payload, ctx.task_id, self._from, datetime.now(UTC))
         details = {"message_id": message["Message-ID"], "recipient": payload.recipient}
         if self._sender is not None:
             await asyncio.to_thread(self._sender.send, message)
             return TaskResult(
                 summary=f"Email sent to {payload.recipient}", details={**details, "via": "smtp"}
             )
-        path = await asyncio.to_thread(self._outbox.write, message, task.task_id)
+        path = await asyncio.to_thread(self._outbox.write, message, ctx.task_id)
         return TaskResult(
             summary=f"Email to {payload.recipient} written to the outbox ({path.name})",
             details={**details, "via": "outbox", "path": str(path)},

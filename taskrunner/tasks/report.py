@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -24,10 +24,10 @@ from taskrunner.settings.reports import (
 from taskrunner.tasks.common import (
     file_stem,
     heartbeating,
-    parse_payload,
     write_atomically,
 )
-from taskrunner.tasks.registry import TaskActivityInput, TaskPayload, TaskResult
+from taskrunner.tasks.declare import TaskContext, task_type
+from taskrunner.tasks.registry import TaskPayload, TaskResult
 from taskrunner.tasks.report_files import (
     ReportDocument,
     cell_text,
@@ -55,6 +55,12 @@ class ReportPayload(TaskPayload):
         return name
 
 
+@task_type(
+    "report",
+    payload=ReportPayload,
+    timeout=timedelta(minutes=10),
+    heartbeat=timedelta(seconds=30),
+)
 class ReportTask:
     """The task_report activity, over the configured database and reports folder."""
 
@@ -83,9 +89,7 @@ class ReportTask:
         # Absolute: the result is read elsewhere (CLI, web UI), not in the worker's folder.
         return str(path.resolve())
 
-    @activity.defn(name="task_report")
-    async def task_report(self, task: TaskActivityInput) -> TaskResult:
-        payload = parse_payload(ReportPayload, task)
+    async def run(self, payload: ReportPayload, ctx: TaskContext) -> TaskResult:
         spec = self._spec(payload.report_type)
         activity.logger.info(f"Generating report: {payload.report_type}...")
         end = datetime.now(UTC)
@@ -113,7 +117,7 @@ class ReportTask:
             )
             stage = "render"
             pdf, pages = await asyncio.to_thread(render_pdf, doc)
-            stem = f"{payload.report_type}_{payload.period}_{file_stem(task.task_id)}"
+            stem = f"{payload.report_type}_{payload.period}_{file_stem(ctx.task_id)}"
             stage = "write"
             pdf_path = await asyncio.to_thread(self._write, self._directory / f"{stem}.pdf", pdf)
             csv_path = await asyncio.to_thread(
