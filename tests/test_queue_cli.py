@@ -181,8 +181,9 @@ def test_enqueue_warns_of_a_run_at_in_the_past(cli: Any) -> None:
 def test_list_refuses_a_limit_below_one(cli: Any) -> None:
     result = cli("queue", "list", "--limit", "-1")
     assert result.returncode == 2 and not result.stdout
-    assert result.stderr.splitlines()[-1] == (
-        "taskrunner queue list: error: argument --limit: must be at least 1 (got -1)"
+    assert result.stderr == (  # one line, without the usage argparse would print first
+        "error: taskrunner queue list: argument --limit: must be at least 1 (got -1) "
+        "(see taskrunner queue list --help)\n"
     )
 
 

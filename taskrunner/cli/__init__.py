@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -29,8 +29,15 @@ LONG_RUNNING = {"run", "worker"}
 """Commands whose console tells each event (a run ended, a task failed) as it happens."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake is one line (and where the usage is), not the usage and the line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="taskrunner",
         description="Scheduled task runner on Temporal: queue, schedules, health, maintenance.",
     )
