@@ -22,8 +22,17 @@ DEFAULT_RETRY = RetryPolicy(
 
 NOTIFY_TIMEOUT = timedelta(seconds=60)
 """Start-to-close of one send_notification attempt (it tries every channel)."""
-NOTIFY_RETRY = RetryPolicy(maximum_attempts=1)
-"""The activity retries failed channels itself; a Temporal retry would resend to all."""
+NOTIFY_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""A send_notification attempt silent this long (its worker died) is retried, not after 60 s."""
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=DEFAULT_ATTEMPTS,
+)
+"""Retries an attempt that was lost (its worker died, it timed out). Channel failures are
+retried inside the activity and never raise; a retry resumes the lost attempt's page and
+skips the channels that confirmed it (at-least-once per channel)."""
 
 PROBE_TIMEOUT = timedelta(seconds=120)
 """Upper bound of one health activity (each probe also has its own timeout)."""

@@ -16,7 +16,10 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from taskrunner.health.activities import MonitoringActivities
+from taskrunner.health.readings import SystemReader
 from taskrunner.health.workflow import HealthMonitorWorkflow
+from taskrunner.jobs.activities import JobActivities
+from taskrunner.jobs.workflow import JobFireWorkflow
 from taskrunner.maintenance.activities import DatabaseActivities
 from taskrunner.maintenance.daily import DailyMaintenanceWorkflow
 from taskrunner.maintenance.workflow import MaintenanceWorkflow
@@ -40,6 +43,7 @@ WORKFLOWS: list[type] = [
     MaintenanceWorkflow,
     DailyMaintenanceWorkflow,
     ScheduledTasksWorkflow,
+    JobFireWorkflow,
 ]
 """Every workflow the runner executes."""
 
@@ -66,12 +70,18 @@ def task_activities(task_types: TaskRegistry, settings: Settings) -> dict[str, A
     return {name: task_type.activity(settings) for name, task_type in task_types.items()}
 
 
-def build_activities(settings: Settings, client: Client, tasks: dict[str, Any]) -> list[Any]:
+def build_activities(
+    settings: Settings,
+    client: Client,
+    tasks: dict[str, Any],
+    system_reader: SystemReader | None = None,
+) -> list[Any]:
     """Every activity callable, bound to the instances (and clients) it needs."""
-    monitoring = MonitoringActivities(settings.health)
+    monitoring = MonitoringActivities(settings.health, system_reader)
     notifications = NotificationActivities(settings)
     database = DatabaseActivities(settings)
     queue = QueueActivities(client, settings)
+    jobs = JobActivities(client, settings)
     # Two task types may share one activity: register each name once.
     by_name = {activity_name(fn): fn for fn in tasks.values()}
     return [
@@ -84,6 +94,8 @@ def build_activities(settings: Settings, client: Client, tasks: dict[str, Any]) 
         database.backup_database,
         database.prune_backups,
         queue.drain_queue,
+        jobs.enqueue_job_task,
+        jobs.await_job_task,
         *by_name.values(),
     ]
 
@@ -96,6 +108,7 @@ def build_worker(
     task_queue: str | None = None,
     extra_workflows: Sequence[type] = (),
     extra_activities: Sequence[Any] = (),
+    system_reader: SystemReader | None = None,
 ) -> Worker:
     """The worker that runs every workflow and activity of the runner.
 
@@ -107,6 +120,8 @@ def build_worker(
         task_queue: The Temporal task queue to poll (``settings.task_queue`` by default).
         extra_workflows: More workflows to run (benchmarks' baselines).
         extra_activities: More activities, outside any task type (benchmarks' baselines).
+        system_reader: Where the health monitor reads CPU, memory and disk use
+            (``taskrunner.health.readings``); this machine, through psutil, by default.
     """
     if task_types is None:
         task_types = task_registry(settings)
@@ -117,7 +132,7 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=[*WORKFLOWS, *extra_workflows],
         activities=[
-            *build_activities(settings, client, tasks),
+            *build_activities(settings, client, tasks, system_reader),
             resolver.resolve_task_types,
             *extra_activities,
         ],

@@ -82,11 +82,14 @@ def settings(make_settings: Any) -> Settings:
 
 @pytest.fixture
 def make_worker() -> Any:
-    """Start the runner's real worker for a test: ``async with make_worker(client, settings)``."""
+    """Start the runner's real worker for a test: ``async with make_worker(client, settings)``.
+
+    Keyword arguments go to ``build_worker`` (e.g. ``system_reader=``).
+    """
     from taskrunner.worker import build_worker
 
-    def build(client: Client, settings: Settings) -> Worker:
-        return build_worker(client, settings)
+    def build(client: Client, settings: Settings, **options: Any) -> Worker:
+        return build_worker(client, settings, **options)
 
     return build
 

@@ -38,6 +38,7 @@ IO_MODULES = {
     "taskrunner.databases",
     "taskrunner.devserver",
     "taskrunner.health.probes",
+    "taskrunner.health.readings",
     "taskrunner.notifications.alert_state",
     "taskrunner.notifications.channels",
     "taskrunner.smtp",
@@ -45,6 +46,7 @@ IO_MODULES = {
 """Our own modules that do I/O for activities."""
 WORKFLOW_HELPERS = {
     "taskrunner.events",
+    "taskrunner.jobs.keys",
     "taskrunner.run_log",
     "taskrunner.maintenance.summary",
     "taskrunner.notifications.notify",

@@ -1,4 +1,8 @@
-"""HealthMonitorWorkflow in the time-skipping environment, with real metrics and probes."""
+"""HealthMonitorWorkflow in the time-skipping environment, with real probes.
+
+Readings are the test's own (``SetReadings``) wherever the outcome depends on them;
+the first test reads this machine through psutil, where any load gives the same result.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +23,13 @@ from taskrunner.health.models import (
 )
 from taskrunner.health.workflow import HealthMonitorWorkflow, alert_message
 from tests.helpers import free_port
+from tests.helpers.readings import SetReadings
 
 
-async def run_health(client: Client, make_worker: Any, settings: Any) -> HealthReport:
-    async with make_worker(client, settings):
+async def run_health(
+    client: Client, make_worker: Any, settings: Any, **options: Any
+) -> HealthReport:
+    async with make_worker(client, settings, **options):
         return await client.execute_workflow(
             HealthMonitorWorkflow.run,
             HealthCheckInput(),
@@ -41,6 +48,7 @@ async def listener() -> Any:
 async def test_health_alerts_when_a_threshold_is_crossed(
     client: Client, make_worker: Any, make_settings: Any, capsys: Any
 ) -> None:
+    # The real reader: memory in use is always at or above 0%, whatever the load.
     settings = make_settings(health={"memory_threshold": 0})
     report = await run_health(client, make_worker, settings)
     assert not report.healthy
@@ -48,7 +56,8 @@ async def test_health_alerts_when_a_threshold_is_crossed(
     assert report.alert_message is not None
     assert "- System metrics above threshold" in report.alert_message
     assert f"Memory: {report.metrics.memory.value:.1f}% (threshold 0%)" in report.alert_message
-    assert "📧 [CRITICAL] System health alert:" in capsys.readouterr().out
+    # A metric over its threshold (no critical threshold set) is an error, not critical.
+    assert "📧 [ERROR] System health alert:" in capsys.readouterr().out
 
 
 async def test_health_alerts_when_a_service_is_down(
@@ -59,15 +68,8 @@ async def test_health_alerts_when_a_service_is_down(
         {"kind": "tcp", "name": "api", "host": "127.0.0.1", "port": listener},
         {"kind": "tcp", "name": "cache", "host": "127.0.0.1", "port": closed},
     ]
-    settings = make_settings(
-        health={
-            "cpu_threshold": 100,
-            "memory_threshold": 100,
-            "disk_threshold": 100,
-            "probes": probes,
-        }
-    )
-    report = await run_health(client, make_worker, settings)
+    settings = make_settings(health={"probes": probes})
+    report = await run_health(client, make_worker, settings, system_reader=SetReadings())
     assert report.healthy
     assert not report.all_up
     assert report.alerted
@@ -87,19 +89,12 @@ async def test_health_does_not_alert_when_all_is_well(
         {"kind": "tcp", "name": "api", "host": "127.0.0.1", "port": listener},
         {"kind": "redis", "name": "cache", "url": "redis://127.0.0.1:6379/0"},
     ]
-    settings = make_settings(
-        health={
-            "cpu_threshold": 100,
-            "memory_threshold": 100,
-            "disk_threshold": 100,
-            "probes": probes,
-        }
-    )
-    report = await run_health(client, make_worker, settings)
+    settings = make_settings(health={"probes": probes})
+    report = await run_health(client, make_worker, settings, system_reader=SetReadings())
     assert report.healthy and report.all_up
     assert not report.alerted and report.alert_message is None
     assert [s.name for s in report.services] == ["api", "cache"]
-    assert 0 <= report.metrics.disk.value <= 100
+    assert report.metrics.disk.value == 30.0
     assert "📧" not in capsys.readouterr().out
 
 
@@ -153,5 +148,5 @@ def test_health_report_first_line_names_every_problem_and_the_alert_prints_once(
 
 def test_health_report_says_when_the_alert_was_not_sent() -> None:
     text = render_health(unhealthy_report(sent=False))
-    assert "✗ Alert not sent (notify off, an identical alert within the cooldown" in text
+    assert "✗ Alert not sent (notify off, the alert already open: its details updated" in text
     assert text.count("System health alert:") == 1

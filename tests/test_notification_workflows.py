@@ -22,18 +22,23 @@ from taskrunner.queue.models import TaskSpec
 from tests.helpers import free_port, wait_for_output
 from tests.helpers.peers import http_peer
 from tests.helpers.queue import QueueHarness
+from tests.helpers.readings import SetReadings
 from tests.helpers.smtp_receiver import smtp_receiver
 
 FAST_RETRY = {"retry_initial_seconds": 0.05, "retry_backoff": 1.0}
-BREACHED = {"memory_threshold": 0, "cpu_threshold": 100, "disk_threshold": 100}
-"""Only memory alerts, so every run raises the same alert."""
-NOMINAL = {"memory_threshold": 100, "cpu_threshold": 100, "disk_threshold": 100}
+
+
+def memory_breached() -> SetReadings:
+    """Memory over its threshold (90%), the rest calm: an ``error`` health alert."""
+    readings = SetReadings()
+    readings.set(memory=95)
+    return readings
 
 
 async def run_health(
-    client: Client, make_worker: Any, settings: Any
+    client: Client, make_worker: Any, settings: Any, readings: SetReadings
 ) -> tuple[HealthReport, WorkflowHandle[Any, HealthReport]]:
-    async with make_worker(client, settings):
+    async with make_worker(client, settings, system_reader=readings):
         handle = await client.start_workflow(
             HealthMonitorWorkflow.run,
             HealthCheckInput(),
@@ -67,7 +72,6 @@ async def test_a_dead_channel_fails_alone_and_the_health_workflow_completes(
     with smtp_receiver() as box, http_peer() as peer:
         monkeypatch.setenv("TEST_SLACK_URL", f"{peer.url}/slack")
         settings = make_settings(
-            health=BREACHED,
             smtp={"host": box.host, "port": box.port},
             notifications={
                 **FAST_RETRY,
@@ -76,38 +80,41 @@ async def test_a_dead_channel_fails_alone_and_the_health_workflow_completes(
                 "webhook": {"enabled": True, "url": f"http://127.0.0.1:{free_port()}/hook"},
             },
         )
-        report, _ = await run_health(client, make_worker, settings)
+        report, _ = await run_health(client, make_worker, settings, memory_breached())
     assert report.alerted and not report.healthy
     assert [m["Subject"] for m in box.messages] == [
-        "[taskrunner] [CRITICAL] health-monitor: System health alert:"
+        "[taskrunner] [ERROR] health-monitor: System health alert:"
     ]
     assert [r.path for r in peer.requests] == ["/slack"]
-    assert peer.requests[0].json()["attachments"][0]["color"] == "#7b0000"
+    assert peer.requests[0].json()["attachments"][0]["color"] == "danger"
 
 
 async def test_repeated_health_alerts_page_once_and_recovery_sends_one_resolved(
     client: Client, make_worker: Any, make_settings: Any
 ) -> None:
+    readings = SetReadings()
     with http_peer() as peer:
-        hook = {"webhook": {"enabled": True, "url": f"{peer.url}/hook"}, **FAST_RETRY}
+        settings = make_settings(
+            notifications={"webhook": {"enabled": True, "url": f"{peer.url}/hook"}, **FAST_RETRY}
+        )
+        # Memory stays breached while CPU flaps across its threshold: one alert, paged once.
         # Each run gets a new worker, hence a new activity instance: state is on disk.
-        for _ in range(3):
-            report, _ = await run_health(
-                client, make_worker, make_settings(health=BREACHED, notifications=hook)
-            )
+        for cpu in (50, 95, 50):
+            readings.set(memory=95, cpu=cpu)
+            report, _ = await run_health(client, make_worker, settings, readings)
             assert report.alerted
         assert len(peer.requests) == 1
+        readings.set(memory=40, cpu=10)
         for _ in range(2):
-            report, _ = await run_health(
-                client, make_worker, make_settings(health=NOMINAL, notifications=hook)
-            )
+            report, _ = await run_health(client, make_worker, settings, readings)
             assert not report.alerted
     sent = [r.json() for r in peer.requests]
     assert [(s["priority"], s["resolves"]) for s in sent] == [
-        ("critical", False),
+        ("error", False),
         ("success", True),
     ]
     assert sent[0]["message"].startswith("System health alert:")
+    assert sent[0]["alert"] == "system-health"
     assert sent[1]["message"] == RESOLVED_MESSAGE
 
 
@@ -122,7 +129,6 @@ async def test_history_of_a_notifying_workflow_holds_no_secret(
         hook_url = f"{peer.url}/hooks/private-token"
         monkeypatch.setenv("TEST_SLACK_URL", slack_url)
         settings = make_settings(
-            health=BREACHED,
             smtp={
                 "host": box.host,
                 "port": box.port,
@@ -136,7 +142,7 @@ async def test_history_of_a_notifying_workflow_holds_no_secret(
                 "webhook": {"enabled": True, "url": hook_url, "secret_env": "TEST_HOOK_SECRET"},
             },
         )
-        report, handle = await run_health(client, make_worker, settings)
+        report, handle = await run_health(client, make_worker, settings, memory_breached())
         history = history_text((await handle.fetch_history()).to_json())
     assert report.alerted
     assert len(box.messages) == 1 and box.logins == [("alerts", password)]

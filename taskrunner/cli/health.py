@@ -91,8 +91,8 @@ def render_health(report: HealthReport, console: Sequence[str] = ()) -> str:
         lines.append(
             "✗ Alert sent:"
             if report.alert_sent
-            else "✗ Alert not sent (notify off, an identical alert within the cooldown, "
-            "or no channel delivered it):"
+            else "✗ Alert not sent (notify off, the alert already open: its details "
+            "updated, or no channel delivered it):"
         )
         lines += [f"  {line}" for line in message.splitlines()]
     lines += console

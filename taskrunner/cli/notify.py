@@ -73,9 +73,17 @@ async def status_command(args: argparse.Namespace, settings: Settings) -> int:
     state = AlertState(settings.notifications.state_file(settings.data_dir))
     alerts = state.active_alerts()
     print(f"Active alerts: {len(alerts)}")
-    for source, priority, since, message in alerts:
-        when = datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
-        print(f"  {source} [{priority.value}] since {when}: {message.splitlines()[0]}")
+    for alert in alerts:
+        name = f"{alert.source}/{alert.alert}" if alert.alert else alert.source
+        updated = f", updated {_when(alert.updated_at)}" if alert.updated_at > alert.since else ""
+        first_line = (alert.message.splitlines() or [""])[0]
+        print(
+            f"  {name} [{alert.priority.value}] since {_when(alert.since)}{updated}: {first_line}"
+        )
     counters = state.counters()
     print("Counters: " + (", ".join(f"{k}={v}" for k, v in sorted(counters.items())) or "none"))
     return 0
+
+
+def _when(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")

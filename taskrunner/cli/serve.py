@@ -15,6 +15,7 @@ from taskrunner.cli.session import StopSignal, stop_event
 from taskrunner.client import connect, remote_address_configured
 from taskrunner.devserver import DevServer, port_open
 from taskrunner.errors import UserError
+from taskrunner.jobs import operations as job_ops
 from taskrunner.schedules import operations as schedule_ops
 from taskrunner.settings import Settings
 from taskrunner.supervisor import supervise
@@ -154,10 +155,15 @@ async def print_banner(client: Client, settings: Settings, server: DevServer | N
         if result.action == "deleted":
             print(f"  {result.name:<16} deleted (no longer declared)")
             continue
-        view = await schedule_ops.view(client, settings, result.name, next_count=1)
-        next_run = view.next_runs[0].strftime("%Y-%m-%d %H:%M %Z") if view.next_runs else "-"
-        state = "PAUSED" if view.paused else f"next run {next_run}"
-        print(f"  {view.name:<16} {' | '.join(view.cron):<24} {state}")
+        if result.kind == "job":
+            job = await job_ops.view_job(client, settings, result.name, next_count=1)
+            label, spec, paused, runs = f"job {result.name}", job.spec, job.paused, job.next_runs
+        else:
+            view = await schedule_ops.view(client, settings, result.name, next_count=1)
+            label, spec, paused, runs = view.name, view.cron, view.paused, view.next_runs
+        next_run = runs[0].strftime("%Y-%m-%d %H:%M %Z") if runs else "-"
+        state = "PAUSED" if paused else f"next run {next_run}"
+        print(f"  {label:<16} {' | '.join(spec):<24} {state}")
     print("Press Ctrl-C to stop.", flush=True)
 
 

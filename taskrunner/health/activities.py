@@ -1,4 +1,4 @@
-"""System metrics from psutil and service probes: the health monitor's view of the world."""
+"""System metrics and service probes: the health monitor's view of the world."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import time
 
 import httpx
-import psutil
 from temporalio import activity
 
 from taskrunner.health.models import (
@@ -15,27 +14,34 @@ from taskrunner.health.models import (
     SystemMetrics,
 )
 from taskrunner.health.probes import run_probe
+from taskrunner.health.readings import PsutilReader, SystemReader
 from taskrunner.settings.health import HealthSettings
 
 
 class MonitoringActivities:
-    """Health activities; built by the worker with the health settings."""
+    """Health activities; built by the worker with the health settings.
 
-    def __init__(self, settings: HealthSettings) -> None:
+    Args:
+        settings: Thresholds, the API URL and the probes.
+        reader: Where CPU, memory and disk readings come from; this machine by default.
+    """
+
+    def __init__(self, settings: HealthSettings, reader: SystemReader | None = None) -> None:
         self.settings = settings
+        self.reader: SystemReader = reader or PsutilReader()
 
     @activity.defn(name="collect_system_metrics")
     async def collect_system_metrics(self) -> SystemMetrics:
         """CPU, memory and disk use with their thresholds, and the API's response time."""
         s = self.settings
-        cpu = await asyncio.to_thread(psutil.cpu_percent, interval=s.cpu_sample_seconds)
-        memory = psutil.virtual_memory().percent
-        disk = (await asyncio.to_thread(psutil.disk_usage, str(s.disk_path))).percent
+        reading = await self.reader.read(s)
         response_ms, response_error = await self._api_response_time()
         return SystemMetrics(
-            cpu=Metric(name="CPU", value=round(cpu, 1), threshold=s.cpu_threshold),
-            memory=Metric(name="Memory", value=round(memory, 1), threshold=s.memory_threshold),
-            disk=Metric(name="Disk", value=round(disk, 1), threshold=s.disk_threshold),
+            cpu=_metric("CPU", reading.cpu, s.cpu_threshold, s.cpu_critical_threshold),
+            memory=_metric(
+                "Memory", reading.memory, s.memory_threshold, s.memory_critical_threshold
+            ),
+            disk=_metric("Disk", reading.disk, s.disk_threshold, s.disk_critical_threshold),
             response_time_ms=response_ms,
             response_error=response_error,
         )
@@ -58,3 +64,9 @@ class MonitoringActivities:
         """Every configured probe, concurrently, each under its own timeout."""
         statuses = await asyncio.gather(*(run_probe(p) for p in self.settings.probes))
         return ServiceReport(services=list(statuses))
+
+
+def _metric(name: str, value: float, threshold: float, critical: float | None) -> Metric:
+    return Metric(
+        name=name, value=round(value, 1), threshold=threshold, critical_threshold=critical
+    )

@@ -15,11 +15,23 @@ class Metric(BaseModel):
     name: str
     value: float
     threshold: float | None = None
+    critical_threshold: float | None = None
+    """At or above it, the breach makes the health alert critical; None: no such level."""
     unit: str = "%"
 
     @property
     def breached(self) -> bool:
         return self.threshold is not None and self.value >= self.threshold
+
+    @property
+    def critical(self) -> bool:
+        return self.critical_threshold is not None and self.value >= self.critical_threshold
+
+    def breach_text(self) -> str:
+        """``95.2% (threshold 90%)``, or ``99.1% (critical threshold 98%)``."""
+        if self.critical:
+            return f"{self.value:.1f}% (critical threshold {self.critical_threshold:g}%)"
+        return f"{self.value:.1f}% (threshold {self.threshold:g}%)"
 
 
 class SystemMetrics(BaseModel):
@@ -61,14 +73,12 @@ class HealthReport(BaseModel):
     alerted: bool
     alert_message: str | None = None
     alert_sent: bool = False
-    """The alert reached a channel (not when notify was off, nor within its cooldown)."""
+    """The alert paged (not when notify was off, nor when it only updated the open alert)."""
     checked_at: str
 
     def problems(self) -> list[str]:
         """What is wrong, shortly: each metric at or over its threshold, each service down."""
-        found = [
-            f"{m.name} {m.value:.1f}% (threshold {m.threshold:g}%)" for m in self.metrics.breaches()
-        ]
+        found = [f"{m.name} {m.breach_text()}" for m in self.metrics.breaches()]
         return found + [f"service {s.name} is DOWN" for s in self.services if not s.up]
 
 

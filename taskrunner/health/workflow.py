@@ -1,4 +1,4 @@
-"""HealthMonitorWorkflow: system metrics and service probes; a critical alert when unhealthy."""
+"""HealthMonitorWorkflow: system metrics and service probes; one alert while unhealthy."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ with workflow.unsafe.imports_passed_through():
     from taskrunner.policies import DEFAULT_RETRY, PROBE_TIMEOUT
 
 SOURCE = "health-monitor"
+ALERT = "system-health"
+"""The monitor's one alert. With SOURCE it is the alert's identity: what is breached or
+down, and by how much, are its details, so a metric flapping across its threshold
+while another stays breached updates the open alert instead of paging again."""
 RESOLVED_MESSAGE = "Resolved: all systems nominal again"
 
 
@@ -42,14 +46,14 @@ class HealthMonitorWorkflow:
         ok = healthy(metrics) and services.all_up
         workflow.logger.info("System Health: %s", "✓ Healthy" if ok else "✗ Unhealthy")
 
-        # Alert on any breach or any service down.
+        # Alert on any breach or any service down; the activity decides whether it pages.
         message = None
         sent = False
         if not ok:
             message = alert_message(metrics, services.down())
             if params.notify:
-                key = alert_key(metrics, services.down())
-                sent = await notify(message, Priority.CRITICAL, SOURCE, dedupe_key=key)
+                severity = alert_severity(metrics, services.down())
+                sent = await notify(message, severity, SOURCE, alert=ALERT)
         else:
             workflow.logger.info("✓ All systems nominal")
             if params.notify:
@@ -77,14 +81,19 @@ def alert_message(metrics: SystemMetrics, down: list[ServiceStatus]) -> str:
     breaches = metrics.breaches()
     if breaches:
         lines.append("- System metrics above threshold")
-        lines += [f"  {m.name}: {m.value:.1f}% (threshold {m.threshold:g}%)" for m in breaches]
+        lines += [f"  {m.name}: {m.breach_text()}" for m in breaches]
     if down:
         lines.append("- Some services are down:")
         lines += [f"  {s.name}: DOWN ({s.detail})" for s in down]
     return "\n".join(lines)
 
 
-def alert_key(metrics: SystemMetrics, down: list[ServiceStatus]) -> str:
-    """What is wrong, without the numbers: the same breach repeated is the same alert."""
-    breached = ",".join(m.name for m in metrics.breaches())
-    return f"breached:{breached}|down:{','.join(s.name for s in down)}"
+def alert_severity(metrics: SystemMetrics, down: list[ServiceStatus]) -> Priority:
+    """``critical`` when a service is down or a metric is at its critical threshold.
+
+    Otherwise (metrics over their thresholds only) ``error``: the machine is strained
+    but serving. A rise from error to critical pages again; a fall does not.
+    """
+    if down or any(m.critical for m in metrics.breaches()):
+        return Priority.CRITICAL
+    return Priority.ERROR

@@ -1,20 +1,25 @@
 """Notification delivery. Workflows say what happened; settings say who hears it.
 
 One ``send_notification`` activity routes a notification to every enabled channel
-whose minimum priority it meets, tries them concurrently, retries only the ones
-that failed (bounded, with backoff, inside this one activity run), and reports
-each channel's outcome. Channel failures never raise: the report says what
-happened, and a notification nobody received is logged and counted.
+whose minimum priority it meets, reserves its page in the alert state (see
+``pages.py``), tries the channels concurrently, retries each failed one (bounded,
+with backoff, inside this run) unless it refused for good, confirms each channel
+as it takes the notification, and reports each channel's outcome. Channel failures
+never raise: the report says what happened, and a notification nobody received is
+logged and counted. A run lost with its worker is retried by Temporal: the retry
+resumes the same page and skips the channels that confirmed it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any, NamedTuple, TypeVar
 
 from temporalio import activity
 
@@ -22,6 +27,7 @@ from taskrunner.events import attempts
 from taskrunner.notifications.alert_state import (
     UNDELIVERED,
     AlertState,
+    Reservation,
     channel_failed,
 )
 from taskrunner.notifications.channels import (
@@ -29,6 +35,7 @@ from taskrunner.notifications.channels import (
     build_channels,
 )
 from taskrunner.notifications.channels.base import (
+    ChannelError,
     describe,
     redact,
 )
@@ -38,6 +45,8 @@ from taskrunner.notifications.models import (
     DeliveryReport,
     Notification,
 )
+from taskrunner.notifications.pages import Request, Verdict
+from taskrunner.policies import NOTIFY_HEARTBEAT_TIMEOUT, NOTIFY_TIMEOUT
 from taskrunner.settings import Settings
 
 __all__ = ["NotificationActivities", "console_line"]
@@ -45,11 +54,29 @@ __all__ = ["NotificationActivities", "console_line"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+RESERVATION_SECONDS = NOTIFY_TIMEOUT.total_seconds()
+"""How long a page stays reserved for its sender: no attempt outlives its start-to-close
+timeout, so after this its sender is dead or gave up, and another may take the page over."""
+HEARTBEAT_SECONDS = NOTIFY_HEARTBEAT_TIMEOUT.total_seconds() / 5
+"""How often a running delivery tells Temporal it is alive."""
+
 
 def identity(notification: Notification) -> str:
-    """What makes two notifications identical for the cooldown: source, priority, key."""
-    what = notification.dedupe_key or notification.message
-    return "\x1f".join((notification.source, notification.priority.value, what))
+    """What makes two notifications the same: an alert's name, else priority and key."""
+    n = notification
+    if n.resolves:
+        return "\x1f".join(("resolved", n.source))
+    if n.alert is not None:
+        return "\x1f".join(("alert", n.source, n.alert))
+    return "\x1f".join(("plain", n.source, n.priority.value, n.dedupe_key or n.message))
+
+
+def holder() -> str:
+    """Who is sending: the same for every attempt of one activity (a retry resumes its page)."""
+    if activity.in_activity():
+        info = activity.info()
+        return f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+    return f"process/{uuid.uuid4().hex}"
 
 
 class NotificationActivities:
@@ -92,25 +119,49 @@ class NotificationActivities:
             return DeliveryReport(
                 delivered=False, detail=f"no enabled channel takes {routed.value} notifications"
             )
-        key = None if notification.resolves else identity(notification)
-        if key is not None:
-            # A zero cooldown always claims: sent now, and the cooldown restarts from it.
-            cooldown = 0.0 if notification.ignore_cooldown else self.settings.cooldown_seconds
-            # Fail open: without its state file, an alert still goes out (unprotected).
-            claimed = await self._state(
-                True, self.state.claim, key, notification.source, now, cooldown
-            )
-            if not claimed:
-                logger.info("Notification suppressed (cooldown): %s", notification.message)
-                return DeliveryReport(
-                    delivered=False,
-                    suppressed=True,
-                    detail=f"identical notification sent within {self.settings.cooldown_seconds:g}s",
-                )
-        results = await self._deliver(channels, notification)
+        request = Request(
+            key=identity(notification),
+            source=notification.source,
+            holder=holder(),
+            priority=notification.priority,
+            now=now,
+            # A zero cooldown always sends: sent now, and the cooldown restarts from it.
+            cooldown=0.0 if notification.ignore_cooldown else self.settings.cooldown_seconds,
+            alert=notification.alert,
+            message=notification.message,
+            force=notification.ignore_cooldown,
+        )
+        # Fail open: without its state file, a notification still goes out (unprotected).
+        fail_open = Reservation(Verdict.NEW, uuid.uuid4().hex)
+        page = await self._state(fail_open, self.state.reserve, request, RESERVATION_SECONDS)
+        if page.verdict == Verdict.DELIVERED:
+            # This run's earlier attempt ended, unseen by Temporal: say what it did.
+            return DeliveryReport(delivered=True, channels=_earlier(channels, page))
+        if not page.verdict.sends:
+            logger.info("Notification not paged (%s): %s", page.verdict, notification.message)
+            return DeliveryReport(delivered=False, suppressed=True, detail=self._why(request, page))
+        note = notification.model_copy(update={"delivery_id": page.page_id})
+        todo = [c for c in channels if c.name not in page.confirmed]
+        async with _heartbeating():
+            tried = await asyncio.gather(*(self._deliver(c, note, request, page) for c in todo))
+        by_name = {r.channel: r for r in tried}
+        results = [
+            by_name.get(c.name) or ChannelResult(channel=c.name, delivered=True, attempts=0)
+            for c in channels
+        ]
         delivered = any(r.delivered for r in results)
-        await self._state(None, self._record, notification, key, results, delivered, now)
+        await self._state(None, self._record, notification, request, page, results, delivered)
         return DeliveryReport(delivered=delivered, channels=results)
+
+    def _why(self, request: Request, page: Reservation) -> str:
+        if page.verdict == Verdict.IN_FLIGHT:
+            return "an identical notification is being sent right now (by another run)"
+        if request.alert is not None:
+            return (
+                f"alert {request.alert} is already open at this priority or above: "
+                f"details updated, no page within {self.settings.cooldown_seconds:g}s"
+            )
+        return f"identical notification sent within {self.settings.cooldown_seconds:g}s"
 
     async def _state(self, default: T, call: Callable[..., T], *args: Any) -> T:
         """Run a blocking alert-state call in a thread; on a SQLite error log it, use ``default``."""
@@ -121,36 +172,40 @@ class NotificationActivities:
             return default
 
     async def _deliver(
-        self, channels: list[Channel], notification: Notification
-    ) -> list[ChannelResult]:
-        """Try every channel at once; retry only the failed ones, with backoff."""
-        results: dict[str, ChannelResult] = {}
-        pending = list(channels)
+        self, channel: Channel, notification: Notification, request: Request, page: Reservation
+    ) -> ChannelResult:
+        """Try one channel until it takes the notification (then confirm it), or give up."""
         delay = self.settings.retry_initial_seconds
+        failure, attempt = Failure("not tried", final=False), 0
         for attempt in range(1, self.settings.attempts + 1):
-            errors = await asyncio.gather(*(_attempt(c, notification) for c in pending))
-            for channel, error in zip(pending, errors, strict=True):
-                results[channel.name] = ChannelResult(
-                    channel=channel.name, delivered=error is None, error=error, attempts=attempt
+            failed = await _attempt(channel, notification)
+            if failed is None:
+                await self._state(
+                    None, self.state.confirm, request.key, page.page_id, channel.name, self.clock()
                 )
-            pending = [c for c, error in zip(pending, errors, strict=True) if error is not None]
-            if not pending or attempt == self.settings.attempts:
+                return ChannelResult(channel=channel.name, delivered=True, attempts=attempt)
+            failure = failed
+            if failure.final or attempt == self.settings.attempts:
                 break
-            if activity.in_activity():
-                activity.heartbeat(f"attempt {attempt}: {len(pending)} channel(s) failed")
             await asyncio.sleep(delay)
             delay *= self.settings.retry_backoff
-        return [results[c.name] for c in channels]
+        return ChannelResult(
+            channel=channel.name,
+            delivered=False,
+            error=failure.error,
+            attempts=attempt,
+            final=failure.final,
+        )
 
     def _record(
         self,
         notification: Notification,
-        key: str | None,
+        request: Request,
+        page: Reservation,
         results: list[ChannelResult],
         delivered: bool,
-        now: float,
     ) -> None:
-        """Count failures and update the alert state after a delivery."""
+        """Count failures, close the page and update the open alerts after a delivery."""
         for result in results:
             if not result.delivered:
                 self.state.count(channel_failed(result.channel))
@@ -160,26 +215,68 @@ class NotificationActivities:
                     attempts(result.attempts),
                     result.error,
                 )
+        self.state.finish(request.key, page.page_id, delivered)
         if not delivered:
             self.state.count(UNDELIVERED)
             logger.error("Notification not delivered on any channel: %s", notification.message)
-            if key is not None:
-                self.state.release(key)  # nobody heard it: the next identical one is news
         elif notification.resolves:
             self.state.resolve(notification.source)
         elif notification.priority.rank >= self.settings.alert_min_priority.rank:
             self.state.mark_alerting(
-                notification.source, notification.priority, notification.message, now
+                notification.source,
+                notification.alert or "",
+                notification.priority,
+                notification.message,
+                request.now,
             )
 
 
-async def _attempt(channel: Channel, notification: Notification) -> str | None:
-    """One delivery attempt on one channel: None when it went through, else the error."""
+def _earlier(channels: list[Channel], page: Reservation) -> list[ChannelResult]:
+    return [
+        ChannelResult(
+            channel=c.name,
+            delivered=c.name in page.confirmed,
+            attempts=0,
+            error=None if c.name in page.confirmed else "not delivered by an earlier attempt",
+        )
+        for c in channels
+    ]
+
+
+class Failure(NamedTuple):
+    error: str
+    final: bool
+
+
+async def _attempt(channel: Channel, notification: Notification) -> Failure | None:
+    """One delivery attempt on one channel: None when it went through, else the failure."""
     try:
         async with asyncio.timeout(channel.timeout_seconds):
             await channel.send(notification)
     except TimeoutError:
-        return f"timed out after {channel.timeout_seconds:g}s"
+        return Failure(f"timed out after {channel.timeout_seconds:g}s", final=False)
     except Exception as err:  # one channel's failure, whatever it is, stays that channel's
-        return redact(describe(err), channel.secrets())
+        final = isinstance(err, ChannelError) and not err.retryable
+        return Failure(redact(describe(err), channel.secrets()), final)
     return None
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat while the channels are tried, so a dead worker's run is retried soon."""
+    if not activity.in_activity():
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat("delivering")
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

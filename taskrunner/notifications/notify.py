@@ -18,30 +18,46 @@ with workflow.unsafe.imports_passed_through():
         Notification,
         Priority,
     )
-    from taskrunner.policies import NOTIFY_RETRY, NOTIFY_TIMEOUT
+    from taskrunner.policies import NOTIFY_HEARTBEAT_TIMEOUT, NOTIFY_RETRY, NOTIFY_TIMEOUT
 
 
 async def notify(
-    message: str, priority: Priority, source: str, *, dedupe_key: str | None = None, **fields: Any
+    message: str,
+    priority: Priority,
+    source: str,
+    *,
+    alert: str | None = None,
+    dedupe_key: str | None = None,
+    **fields: Any,
 ) -> bool:
     """Deliver through the configured channels; a delivery failure is logged, not raised.
 
-    Notifications are best effort: an alert that cannot go out must
-    not fail the business workflow that sent it.
+    An alert that cannot go out must not fail the business workflow that sent it.
+    Delivery is at-least-once per channel: a run lost with its worker is retried, and
+    the retry sends only to the channels that had not confirmed it.
 
     Args:
         message: What happened, for people.
         priority: info, success, warning, error or critical; routes it to channels.
         source: The workflow (or schedule) that sends it, e.g. ``health-monitor``.
-        dedupe_key: What makes a repeat "identical" for the cooldown when the message
-            carries changing numbers; the message itself by default.
+        alert: The name of the alert this raises or updates. With ``source`` it is the
+            alert's identity: a repeat at the same or a lower priority updates the open
+            alert without paging, a higher priority pages again, ``notify_resolved``
+            closes it. None: a plain notification, held back only by the cooldown.
+        dedupe_key: For a plain notification, what makes a repeat "identical" for the
+            cooldown when the message carries changing numbers; the message by default.
         **fields: Extra structured data shown by the channels (must be serialisable).
 
     Returns:
         True when at least one channel received it.
     """
     notification = Notification(
-        message=message, priority=priority, source=source, fields=fields, dedupe_key=dedupe_key
+        message=message,
+        priority=priority,
+        source=source,
+        fields=fields,
+        alert=alert,
+        dedupe_key=dedupe_key,
     )
     return await _send(notification)
 
@@ -67,6 +83,8 @@ async def _send(notification: Notification) -> bool:
             NotificationActivities.send_notification,
             notification,
             start_to_close_timeout=NOTIFY_TIMEOUT,
+            # A worker that dies mid-send stops heartbeating: the retry resumes its page.
+            heartbeat_timeout=NOTIFY_HEARTBEAT_TIMEOUT,
             retry_policy=NOTIFY_RETRY,
         )
     except ActivityError as err:

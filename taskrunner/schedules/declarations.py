@@ -1,6 +1,6 @@
 """The runner's Temporal Schedules, declared in one place (health, queue processor, maintenance).
 
-``apply_schedules`` (in taskrunner/schedules/operations.py) makes the server match these
+``apply_schedules`` (in taskrunner/schedules/apply.py) makes the server match these
 declarations: create what is missing, update what changed, delete what we manage
 but no longer declare, and never touch schedules we do not manage.
 """
@@ -129,6 +129,14 @@ class DesiredSchedule:
     timezone: str
     task_queue: str
     arg: BaseModel
+
+    @property
+    def name(self) -> str:
+        return self.declaration.name
+
+    @property
+    def kind(self) -> str:
+        return "schedule"
 
     def fingerprint(self) -> str:
         """Changes whenever anything we would send changes (so apply can skip no-op updates)."""

@@ -1,124 +1,38 @@
-"""Schedule operations against the server: apply, inspect, trigger, pause, backfill, delete."""
+"""Schedule operations against the server: inspect, trigger, pause, backfill, delete.
+
+(Applying the declarations is taskrunner/schedules/apply.py.)
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionResult,
     ScheduleBackfill,
-    ScheduleDescription,
     ScheduleHandle,
     ScheduleOverlapPolicy,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
-from temporalio.converter import PayloadConverter
-from temporalio.service import RPCError, RPCStatusCode
 
 from taskrunner.errors import UserError
-from taskrunner.schedules.declarations import (
-    MEMO_KEY,
-    DesiredSchedule,
-    desired_schedules,
-    schedule_id,
-)
+from taskrunner.schedules.apply import ApplyResult as ApplyResult
+from taskrunner.schedules.apply import apply_schedules as apply_schedules
+from taskrunner.schedules.apply import describe_or_none, ours
+from taskrunner.schedules.declarations import schedule_id
 from taskrunner.settings import Settings
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    name: str
-    id: str
-    action: str
-    """created, updated, unchanged or deleted."""
-
-
-async def _describe_or_none(handle: ScheduleHandle) -> ScheduleDescription | None:
-    try:
-        return await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-
-
-def _ours(description: ScheduleDescription) -> dict[str, Any]:
-    """Our entry in the schedule action's memo (described schedules hold raw payloads)."""
-    memo = getattr(description.schedule.action, "memo", None) or {}
-    value = memo.get(MEMO_KEY)
-    if isinstance(value, Payload):
-        value = PayloadConverter.default.from_payload(value)
-    return value if isinstance(value, dict) else {}
-
-
-async def apply_schedules(client: Client, settings: Settings) -> list[ApplyResult]:
-    """Make the server's schedules match the declarations. Safe to run any number of times.
-
-    An operator's pause (``taskrunner schedules pause``) survives an update unless
-    the ``paused`` setting itself is what changed.
-    """
-    results = []
-    desired = desired_schedules(settings)
-    for want in desired:
-        handle = client.get_schedule_handle(want.id)
-        current = await _describe_or_none(handle)
-        if current is None:
-            await client.create_schedule(
-                want.id, want.to_schedule(), memo={MEMO_KEY: settings.task_queue}
-            )
-            results.append(ApplyResult(want.declaration.name, want.id, "created"))
-        elif _ours(current).get("fingerprint") != want.fingerprint():
-            await handle.update(_replace_with(want))
-            results.append(ApplyResult(want.declaration.name, want.id, "updated"))
-        else:
-            results.append(ApplyResult(want.declaration.name, want.id, "unchanged"))
-    results += await _delete_undeclared(client, settings, {d.id for d in desired})
-    return results
-
-
-def _replace_with(want: DesiredSchedule) -> Callable[[ScheduleUpdateInput], ScheduleUpdate]:
-    def update(input: ScheduleUpdateInput) -> ScheduleUpdate:
-        schedule = want.to_schedule()
-        old = input.description.schedule
-        if _ours(input.description).get("paused") == want.paused:
-            schedule.state = old.state  # the setting did not change: keep an operator's pause
-        return ScheduleUpdate(schedule=schedule)
-
-    return update
-
-
-async def _delete_undeclared(
-    client: Client, settings: Settings, keep: set[str]
-) -> list[ApplyResult]:
-    deleted = []
-    async for listed in await client.list_schedules():
-        if listed.id in keep or not listed.id.startswith(settings.schedules.id_prefix):
-            continue
-        memo = await listed.memo()
-        if memo.get(MEMO_KEY) != settings.task_queue:
-            continue  # not ours: never touched
-        handle = client.get_schedule_handle(listed.id)
-        if await _describe_or_none(handle) is not None:
-            await handle.delete()
-            deleted.append(ApplyResult(listed.id, listed.id, "deleted"))
-    return deleted
 
 
 async def managed_handle(client: Client, settings: Settings, name: str) -> ScheduleHandle:
     """The handle of a declared schedule that exists on the server (else a UserError)."""
     sid = schedule_id(settings, name)
     handle = client.get_schedule_handle(sid)
-    if await _describe_or_none(handle) is None:
+    if await describe_or_none(handle) is None:
         raise UserError(
             f"schedule {name!r} does not exist on the server; run `taskrunner schedules apply`"
         )
@@ -160,7 +74,7 @@ async def view(client: Client, settings: Settings, name: str, next_count: int = 
         name=name,
         id=desc.id,
         workflow=getattr(action, "workflow", "?"),
-        cron=_ours(desc).get("cron") or ["?"],
+        cron=ours(desc).get("cron") or ["?"],
         timezone=str(zone),
         paused=desc.schedule.state.paused,
         note=desc.schedule.state.note,
@@ -193,7 +107,11 @@ async def trigger(client: Client, settings: Settings, name: str) -> Triggered:
     The server takes the trigger and starts the run asynchronously, under the
     schedule's overlap policy, so this watches the schedule's actions for a new one.
     """
-    handle = await managed_handle(client, settings, name)
+    return await trigger_handle(await managed_handle(client, settings, name))
+
+
+async def trigger_handle(handle: ScheduleHandle) -> Triggered:
+    """Trigger the schedule and find the run the server started (see :func:`trigger`)."""
     before = (await handle.describe()).info
     seen = {_started(a)[0] for a in before.recent_actions}
     await handle.trigger()

@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from taskrunner.errors import ConfigError
 from taskrunner.settings.health import HealthSettings
+from taskrunner.settings.jobs import JobList
 from taskrunner.settings.maintenance import MaintenanceSettings
 from taskrunner.settings.notifications import NotificationSettings
 from taskrunner.settings.problems import describe, secret_variables, unknown_variables
@@ -83,6 +84,8 @@ class Settings(BaseSettings):
 
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
+    jobs: JobList = Field(default_factory=list)
+    """Periodic jobs: each enqueues a task on a cron or an interval (``[[jobs]]``)."""
 
     task_modules: list[str] = Field(default_factory=list)
     """Python modules declaring the user's task types (``@task_type``), imported by the

@@ -1,6 +1,7 @@
 """A real worker in its own OS process, for crash tests: ``python -m tests.helpers.ledger_worker``.
 
-Arguments: Temporal address, task queue, data dir, ledger SQLite file. It runs
+Arguments: Temporal address, task queue, data dir, ledger SQLite file, and optionally
+a JSON file of health readings (``FileReadings``) to use instead of this machine's. It runs
 ``build_worker`` plus the ``ledgered`` task type, whose activity records
 the execution with an ``INSERT`` and then sleeps ``sleep_ms`` (so a test can count
 how often each task really ran, even across a SIGKILL of this process).
@@ -68,8 +69,11 @@ class LedgerActivities:
         return TaskResult(summary=f"ran {params.task_id}")
 
 
-async def main(address: str, task_queue: str, data_dir: str, ledger: str) -> None:
+async def main(
+    address: str, task_queue: str, data_dir: str, ledger: str, readings: str | None = None
+) -> None:
     from taskrunner.worker import build_worker
+    from tests.helpers.readings import FileReadings
 
     settings = load_settings(data_dir=Path(data_dir), task_queue=task_queue)
     client = await Client.connect(address, data_converter=pydantic_data_converter)
@@ -82,11 +86,13 @@ async def main(address: str, task_queue: str, data_dir: str, ledger: str) -> Non
         timedelta(seconds=5),
         retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=5),
     )
-    async with build_worker(client, settings, task_types=BUILTIN_TASK_TYPES.including(ledgered)):
+    reader = FileReadings(Path(readings)) if readings else None
+    task_types = BUILTIN_TASK_TYPES.including(ledgered)
+    async with build_worker(client, settings, task_types=task_types, system_reader=reader):
         sys.stdout.write("worker ready\n")
         sys.stdout.flush()
         await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(*sys.argv[1:6]))

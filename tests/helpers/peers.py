@@ -27,6 +27,20 @@ class HttpPeer:
     requests: list[Recorded] = field(default_factory=list)
     routes: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     """path -> (status, body) for GET; unknown paths answer 200 ``ok``."""
+    hold: int = 0
+    """Hold this many next requests unanswered (recorded) until ``release`` is set."""
+    holding: threading.Event = field(default_factory=threading.Event)
+    """Set once a request is being held."""
+    release: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take_hold(self) -> bool:
+        """Whether the request arriving now is one to hold (counted down, thread-safe)."""
+        with self._lock:
+            if self.hold <= 0:
+                return False
+            self.hold -= 1
+            return True
 
 
 @contextlib.contextmanager
@@ -39,11 +53,17 @@ def http_peer() -> Iterator[HttpPeer]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             peer.requests.append(Recorded(self.path, dict(self.headers.items()), body))
+            if peer.take_hold():
+                peer.holding.set()
+                peer.release.wait(timeout=120)
             status, payload = peer.routes.get(self.path, (200, b"ok"))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:
+                pass  # the client went away (a held request whose sender was killed)
 
         do_GET = do_POST = do_PUT = _answer
 
@@ -57,5 +77,6 @@ def http_peer() -> Iterator[HttpPeer]:
     try:
         yield peer
     finally:
+        peer.release.set()
         server.shutdown()
         server.server_close()

@@ -11,16 +11,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_ledger_worker(
-    address: str, task_queue: str, data_dir: Path, ledger: Path, log: Path
+    address: str,
+    task_queue: str,
+    data_dir: Path,
+    ledger: Path,
+    log: Path,
+    *,
+    readings: Path | None = None,
+    settings_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """The real worker plus the ``ledgered`` task type, in a separate OS process."""
+    """The real worker plus the ``ledgered`` task type, in a separate OS process.
+
+    Args:
+        readings: A JSON file the health monitor reads instead of this machine
+            (``tests.helpers.readings.FileReadings``).
+        settings_env: ``TASKRUNNER_*`` settings of the worker (none of this process's).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKRUNNER_", "TEMPORAL_"))}
+    env |= settings_env or {}
     with open(log, "ab") as out:
         return subprocess.Popen(
             [
                 sys.executable,
                 *("-m", "tests.helpers.ledger_worker", address, task_queue),
                 *(str(data_dir), str(ledger)),
+                *([str(readings)] if readings else []),
             ],
             cwd=ROOT,
             env=env,

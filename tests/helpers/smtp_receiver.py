@@ -32,6 +32,10 @@ class Mailbox:
     senders: list[str] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    """Answers to the next DATA commands (e.g. ``451 4.3.0 Try again later``), then 250."""
+    data_commands: int = 0
+    """Messages offered (DATA commands), accepted or not."""
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
@@ -88,6 +92,9 @@ def smtp_receiver(
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            box.data_commands += 1
+            if box.replies:
+                return box.replies.pop(0)
             parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
             box.messages.append(parsed)
             box.senders.append(envelope.mail_from)

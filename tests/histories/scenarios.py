@@ -28,11 +28,14 @@ from taskrunner.settings import (
 from tests.helpers import free_port
 from tests.helpers.databases import bloated_sqlite
 from tests.helpers.queue import running_queue
+from tests.helpers.readings import SetReadings
 from taskrunner.health.workflow import HealthMonitorWorkflow
 from taskrunner.maintenance.daily import DailyMaintenanceWorkflow
 from taskrunner.maintenance.workflow import MaintenanceWorkflow
 from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.queue.processor import TaskProcessorWorkflow
+from taskrunner.jobs.models import JobFire
+from taskrunner.jobs.workflow import JobFireWorkflow
 
 Scenario = Callable[[Client, Path], Awaitable[WorkflowHandle[Any, Any]]]
 
@@ -43,10 +46,12 @@ def scenario_settings(data_dir: Path, **overrides: Any) -> Settings:
     return load_settings(data_dir=data_dir, task_queue=f"record-{uuid.uuid4().hex[:8]}", **overrides)
 
 
-async def _run(client: Client, settings: Settings, workflow: Any, arg: Any) -> WorkflowHandle:
+async def _run(
+    client: Client, settings: Settings, workflow: Any, arg: Any, **options: Any
+) -> WorkflowHandle:
     from taskrunner.worker import build_worker
 
-    async with build_worker(client, settings):
+    async with build_worker(client, settings, **options):
         handle = await client.start_workflow(
             workflow, arg, id=f"record-{uuid.uuid4().hex[:8]}", task_queue=settings.task_queue
         )
@@ -58,13 +63,20 @@ async def _run(client: Client, settings: Settings, workflow: Any, arg: Any) -> W
 
 
 async def health_alert(client: Client, data_dir: Path) -> WorkflowHandle:
-    settings = scenario_settings(data_dir, health={"memory_threshold": 0})
-    return await _run(client, settings, HealthMonitorWorkflow.run, HealthCheckInput())
+    """Memory over its threshold, read from the scenario (not this machine): an error alert."""
+    readings = SetReadings()
+    readings.set(memory=95)
+    settings = scenario_settings(data_dir)
+    return await _run(
+        client, settings, HealthMonitorWorkflow.run, HealthCheckInput(), system_reader=readings
+    )
 
 
 async def health_no_alert(client: Client, data_dir: Path) -> WorkflowHandle:
-    settings = scenario_settings(data_dir, health=QUIET_HEALTH)
-    return await _run(client, settings, HealthMonitorWorkflow.run, HealthCheckInput())
+    settings = scenario_settings(data_dir)
+    return await _run(
+        client, settings, HealthMonitorWorkflow.run, HealthCheckInput(), system_reader=SetReadings()
+    )
 
 
 def window(start_in_hours: int, hours: int) -> dict[str, str]:
@@ -161,6 +173,26 @@ async def scheduled_tasks(client: Client, data_dir: Path) -> WorkflowHandle:
     return handle
 
 
+async def job_fire(client: Client, data_dir: Path) -> WorkflowHandle:
+    """A job's fire with overlap "skip": enqueue its task, wait until the task finished."""
+    settings = scenario_settings(data_dir)
+    async with running_queue(client, settings) as h:
+        fire = JobFire(
+            job="nightly",
+            key_prefix="job:nightly",
+            queue=h.queue.name,
+            task=TaskSpec(type="noop", payload={"n": 1}),
+        )
+        handle = await client.start_workflow(
+            JobFireWorkflow.run,
+            fire,
+            id=f"record-{uuid.uuid4().hex[:8]}",
+            task_queue=settings.task_queue,
+        )
+        await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "health_alert": health_alert,
     "health_no_alert": health_no_alert,
@@ -172,5 +204,6 @@ SCENARIOS: dict[str, Scenario] = {
     "queue_retries_continue_as_new": queue_retries_continue_as_new,
     "task_processor": task_processor,
     "scheduled_tasks": scheduled_tasks,
+    "job_fire": job_fire,
 }
 """History file name (without .json) -> the run that produces it."""

@@ -13,14 +13,25 @@ from taskrunner.settings.notifications import DEFAULT_CHANNEL_TIMEOUT
 
 
 class ChannelError(Exception):
-    """A delivery attempt failed; the message is safe to report (no secrets)."""
+    """A delivery attempt failed; the message is safe to report (no secrets).
+
+    Args:
+        message: What went wrong, in one line.
+        retryable: False when the receiver refused for good (an SMTP 5xx reply, a missing
+            password): the channel is not tried again for this notification.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class Channel(ABC):
     """A place notifications go: console, log file, email, Slack, a webhook.
 
     Subclasses set ``name`` and implement ``send``, raising ``ChannelError`` (or any
-    exception) when the notification did not get through.
+    exception) when the notification did not get through; ``ChannelError(...,
+    retryable=False)`` when trying again cannot help.
     """
 
     name: str = ""

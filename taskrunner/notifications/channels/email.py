@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +23,16 @@ from taskrunner.smtp import SmtpSender
 
 SUBJECT_MAX = 120
 """Subjects longer than this are cut (mail clients show little more)."""
+MESSAGE_ID_DOMAIN = "taskrunner"
+"""Right-hand side of the notification emails' Message-IDs."""
+
+
+def message_id(notification: Notification) -> str:
+    """The same for every resend of one sending (``delivery_id``), so it reads as one email."""
+    if notification.delivery_id is None:
+        return make_msgid("notification", domain=MESSAGE_ID_DOMAIN)
+    left = re.sub(r"[^A-Za-z0-9.-]", "-", notification.delivery_id)
+    return f"<notification-{left}@{MESSAGE_ID_DOMAIN}>"
 
 
 def subject(notification: Notification, prefix: str) -> str:
@@ -66,10 +79,12 @@ class EmailChannel(Channel):
         message["From"] = self.settings.from_address or self.smtp.from_address
         message["To"] = ", ".join(self.settings.to)
         message["Subject"] = subject(notification, self.settings.subject_prefix)
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Message-ID"] = message_id(notification)
         message.set_content(body(notification))
         try:
             await asyncio.to_thread(self._sender.send, message)
         except ApplicationError as err:
-            # The sender's one-line reason is the channel's failure text; the
-            # delivery loop redacts ``secrets()`` from it before reporting it.
-            raise ChannelError(err.message) from None
+            # The sender's one-line reason is the channel's failure text (the delivery
+            # loop redacts ``secrets()`` from it); a permanent refusal is not retried.
+            raise ChannelError(err.message, retryable=not err.non_retryable) from None

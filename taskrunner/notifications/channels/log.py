@@ -23,6 +23,8 @@ def log_record(notification: Notification, now: datetime) -> dict[str, object]:
         "message": notification.message,
         "fields": notification.fields,
         "resolves": notification.resolves,
+        "alert": notification.alert,
+        "delivery_id": notification.delivery_id,
     }
 
 

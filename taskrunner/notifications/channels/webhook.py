@@ -27,6 +27,8 @@ def webhook_body(notification: Notification, now: datetime) -> bytes:
         "source": notification.source,
         "fields": notification.fields,
         "resolves": notification.resolves,
+        "alert": notification.alert,
+        "delivery_id": notification.delivery_id,
         "sent_at": now.isoformat(),
     }
     return json.dumps(payload, default=str, sort_keys=True).encode()

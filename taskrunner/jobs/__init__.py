@@ -1,0 +1,1 @@
+"""Periodic jobs: a Temporal Schedule per job whose fire enqueues one task into a queue."""

@@ -1,0 +1,147 @@
+"""Make the server's schedules match the declarations and the settings' jobs, idempotently.
+
+Create what is missing, update what changed (a fingerprint of what would be sent is
+kept in each schedule's action memo), delete a schedule we manage that is no longer
+declared, and never touch a schedule we do not manage or a job added from the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleDescription,
+    ScheduleHandle,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.converter import PayloadConverter
+from temporalio.service import RPCError, RPCStatusCode
+
+from taskrunner.jobs.schedule import CLI_ORIGIN, check_job, desired_jobs
+from taskrunner.schedules.declarations import MEMO_KEY, desired_schedules
+from taskrunner.settings import Settings
+from taskrunner.tasks.loading import task_registry
+from taskrunner.tasks.registry import TaskRegistry
+
+
+class Managed(Protocol):
+    """A schedule apply manages: a built-in declaration or a job."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str:
+        """schedule (a built-in one) or job."""
+        ...
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def paused(self) -> bool: ...
+    def fingerprint(self) -> str: ...
+    def to_schedule(self) -> Schedule: ...
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    name: str
+    id: str
+    action: str
+    """created, updated, unchanged or deleted."""
+    kind: str = "schedule"
+    """schedule (a built-in one) or job."""
+
+
+async def describe_or_none(handle: ScheduleHandle) -> ScheduleDescription | None:
+    try:
+        return await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+def ours(description: ScheduleDescription) -> dict[str, Any]:
+    """Our entry in the schedule action's memo (described schedules hold raw payloads)."""
+    memo = getattr(description.schedule.action, "memo", None) or {}
+    value = memo.get(MEMO_KEY)
+    if isinstance(value, Payload):
+        value = PayloadConverter.default.from_payload(value)
+    return value if isinstance(value, dict) else {}
+
+
+def managed(settings: Settings, task_types: TaskRegistry | None = None) -> list[Managed]:
+    """Every schedule the settings declare; jobs are checked against the task types first
+    (the worker's, ``task_registry(settings)``, by default), so nothing is sent if one
+    is wrong."""
+    if settings.jobs:
+        known = task_registry(settings) if task_types is None else task_types
+        for job in settings.jobs:
+            check_job(job, settings, known)
+    return [*desired_schedules(settings), *desired_jobs(settings)]
+
+
+async def apply_schedules(
+    client: Client, settings: Settings, task_types: TaskRegistry | None = None
+) -> list[ApplyResult]:
+    """Make the server's schedules match the declarations. Safe to run any number of times.
+
+    An operator's pause (``taskrunner schedules pause``) survives an update unless
+    the ``paused`` setting itself is what changed.
+    """
+    desired = managed(settings, task_types)
+    results = [await apply_one(client, settings, want) for want in desired]
+    results += await _delete_undeclared(client, settings, {d.id for d in desired})
+    return results
+
+
+async def apply_one(client: Client, settings: Settings, want: Managed) -> ApplyResult:
+    kind = want.kind
+    handle = client.get_schedule_handle(want.id)
+    current = await describe_or_none(handle)
+    if current is None:
+        await client.create_schedule(
+            want.id, want.to_schedule(), memo={MEMO_KEY: settings.task_queue}
+        )
+        return ApplyResult(want.name, want.id, "created", kind)
+    if ours(current).get("fingerprint") != want.fingerprint():
+        await handle.update(_replace_with(want))
+        return ApplyResult(want.name, want.id, "updated", kind)
+    return ApplyResult(want.name, want.id, "unchanged", kind)
+
+
+def _replace_with(want: Managed) -> Callable[[ScheduleUpdateInput], ScheduleUpdate]:
+    def update(input: ScheduleUpdateInput) -> ScheduleUpdate:
+        schedule = want.to_schedule()
+        old = input.description.schedule
+        if ours(input.description).get("paused") == want.paused:
+            schedule.state = old.state  # the setting did not change: keep an operator's pause
+        return ScheduleUpdate(schedule=schedule)
+
+    return update
+
+
+async def _delete_undeclared(
+    client: Client, settings: Settings, keep: set[str]
+) -> list[ApplyResult]:
+    deleted = []
+    async for listed in await client.list_schedules():
+        if listed.id in keep or not listed.id.startswith(settings.schedules.id_prefix):
+            continue
+        memo = await listed.memo()
+        if memo.get(MEMO_KEY) != settings.task_queue:
+            continue  # not ours: never touched
+        handle = client.get_schedule_handle(listed.id)
+        current = await describe_or_none(handle)
+        if current is None or ours(current).get("origin") == CLI_ORIGIN:
+            continue  # gone already, or a job added from the CLI: only `jobs remove` ends it
+        await handle.delete()
+        kind = "job" if ours(current).get("kind") == "job" else "schedule"
+        deleted.append(ApplyResult(listed.id, listed.id, "deleted", kind))
+    return deleted
