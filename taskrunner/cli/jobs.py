@@ -200,6 +200,8 @@ def render_trigger(
 def render_view(view: job_ops.JobView, detailed: bool = False) -> str:
     job = view.job
     state = "PAUSED" + (f" ({view.note})" if view.note else "") if view.paused else "active"
+    if not view.applied:
+        state = "not applied yet: taskrunner run or taskrunner schedules apply creates it"
     daily = f", once per local day (backup {view.backup})" if view.backup else ""
     last = "never"
     if view.last_run is not None:
@@ -223,5 +225,7 @@ def render_view(view: job_ops.JobView, detailed: bool = False) -> str:
     if detailed:
         lines.append(f"  schedule:  {view.id}")
     runs = ", ".join(t.strftime(TIME_FORMAT) for t in view.next_runs) or "none"
+    if not view.applied:
+        runs = "known once applied"
     lines += [f"  next runs: {runs}", f"  last run:  {last}"]
     return "\n".join(lines)

@@ -54,6 +54,8 @@ class JobView:
     last_workflow_id: str | None
     last_result: str | None
     last_task_id: str | None
+    applied: bool = True
+    """False: declared in the settings, not on the server yet (no next runs known)."""
 
 
 async def job_description(client: Client, settings: Settings, name: str) -> ScheduleDescription:
@@ -138,12 +140,34 @@ async def list_jobs(client: Client, settings: Settings) -> list[JobView | UserEr
     """Every job: those on the server, and the settings' ones not applied yet (as errors)."""
     names = sorted({*await job_names(client, settings), *(j.name for j in settings.jobs)})
     views: list[JobView | UserError] = []
+    declared = {job.name: job for job in settings.jobs}
     for name in names:
         try:
             views.append(await view_job(client, settings, name))
         except UserError as err:
-            views.append(err)
+            views.append(unapplied_view(settings, declared[name]) if name in declared else err)
     return views
+
+
+def unapplied_view(settings: Settings, declared: JobSettings) -> JobView:
+    """A settings' job that no apply has created yet, as the settings say it."""
+    want = job_schedule(settings, declared, "settings")
+    job = want.job
+    return JobView(
+        job=job,
+        id=want.id,
+        origin="settings",
+        spec=describe_spec(job),
+        backup=backup_cron(job.cron[0]) if job.cron and want.daily_slot() else None,
+        paused=job.paused,
+        note=None,
+        next_runs=[],
+        last_run=None,
+        last_workflow_id=None,
+        last_result=None,
+        last_task_id=None,
+        applied=False,
+    )
 
 
 async def add_job(
