@@ -69,7 +69,8 @@ async def test_a_job_every_minute_enqueues_one_task_per_fire_even_when_a_fire_is
 
     prefix = f"job:{settings.schedules.id_prefix}minutely@"
     tasks = await job_tasks(harness.queue, prefix)
-    assert [t.spec.key for t in tasks] == [prefix + utc_text(f) for f in fires]
+    # One task per fire; backfilled fires run at once, so they enqueue in any order.
+    assert sorted(str(t.spec.key) for t in tasks) == [prefix + utc_text(f) for f in fires]
     # Both starts of a fire have the same workflow id (the schedule's, by fire time).
     assert len({r.id for r in runs}) == len(fires)
     results = [

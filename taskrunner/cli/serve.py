@@ -151,9 +151,10 @@ async def print_banner(client: Client, settings: Settings, server: DevServer | N
     print(f"Data dir:   {settings.data_dir.resolve()}")
     print(f"Log file:   {(settings.data_dir / LOG_FILE).resolve()}")
     print(f"Schedules ({settings.timezone}):")
+    rows = []
     for result in applied:
         if result.action == "deleted":
-            print(f"  {result.name:<16} deleted (no longer declared)")
+            rows.append((result.name, "deleted (no longer declared)", ""))
             continue
         if result.kind == "job":
             job = await job_ops.view_job(client, settings, result.name, next_count=1)
@@ -162,8 +163,11 @@ async def print_banner(client: Client, settings: Settings, server: DevServer | N
             view = await schedule_ops.view(client, settings, result.name, next_count=1)
             label, spec, paused, runs = view.name, view.cron, view.paused, view.next_runs
         next_run = runs[0].strftime("%Y-%m-%d %H:%M %Z") if runs else "-"
-        state = "PAUSED" if paused else f"next run {next_run}"
-        print(f"  {label:<16} {' | '.join(spec):<24} {state}")
+        rows.append((label, " | ".join(spec), "PAUSED" if paused else f"next run {next_run}"))
+    names = max((len(row[0]) for row in rows), default=0)
+    specs = max((len(row[1]) for row in rows if row[2]), default=0)
+    for label, shown, state in rows:
+        print(f"  {label:<{names}}  {shown:<{specs}}  {state}".rstrip())
     print("Press Ctrl-C to stop.", flush=True)
 
 
