@@ -12,6 +12,18 @@ from taskrunner.errors import UserError
 FIX = "set data_dir in the settings file or TASKRUNNER_DATA_DIR to a writable folder"
 
 
+PRIVATE_UMASK = 0o077
+"""Files 0600, folders 0700: what the runner writes (history, payloads, backups) is private."""
+
+
+def keep_private(path: Path) -> None:
+    """From now on this process (and its children: the embedded server) writes private
+    files; the data dir itself is made 0700 (files written before keep their mode)."""
+    os.umask(PRIVATE_UMASK)
+    if path.is_dir() and path.stat().st_uid == os.getuid():
+        path.chmod(0o700)
+
+
 def ensure_data_dir(path: Path) -> Path:
     """Create the folder (and its parents) and check that this process can write there."""
     for part in (path, *path.parents):

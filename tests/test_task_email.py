@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -17,7 +18,7 @@ from taskrunner.errors import (
     SMTP_UNAVAILABLE,
 )
 from taskrunner.tasks.declare import task_activity
-from taskrunner.tasks.email import EmailTask
+from taskrunner.tasks.email import EmailPayload, EmailTask
 from taskrunner.tasks.registry import TaskActivityInput
 from tests.helpers import free_port
 from tests.helpers.smtp_receiver import (
@@ -182,3 +183,30 @@ async def test_email_task_rejects_a_bad_payload_non_retryably(settings: Any) -> 
     assert caught.value.type == INVALID_TASK_DATA and caught.value.non_retryable
     assert "recipient" in str(caught.value)
     assert not settings.outbox_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("recipient", "admin@example.com,root", "is not one email address"),
+        ("recipient", "admin@example.com root@example.com", "is not one email address"),
+        ("recipient", ["ok@example.com", "root"], "'root' is not one email address"),
+        ("subject", "Report\r\nBcc: everyone@example.com", "a subject is one line"),
+        ("subject", "Report\nX-Injected: 1", "a subject is one line"),
+    ],
+)
+def test_header_injection_and_address_lists_are_refused_by_the_model(
+    field: str, value: Any, why: str
+) -> None:
+    payload = {"recipient": "admin@example.com", "subject": "Report", field: value}
+    with pytest.raises(ValidationError, match=why):
+        EmailPayload.model_validate(payload)
+
+
+async def test_a_list_of_recipients_reaches_each_of_them(make_settings: Any) -> None:
+    with smtp_receiver() as peer:
+        settings = make_settings(smtp={"host": peer.host, "port": peer.port})
+        payload = {"recipient": ["a@example.com", "b@example.org"], "subject": "Both"}
+        result = await send(settings, payload=payload)
+    assert peer.recipients == [["a@example.com", "b@example.org"]]
+    assert result.summary == "Email sent to a@example.com, b@example.org"

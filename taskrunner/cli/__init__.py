@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from taskrunner.cli import demo, health, jobs, logs, maintenance, notify, queue, schedules, serve
 from taskrunner.client import ADDRESS_ENV
-from taskrunner.datadir import ensure_data_dir
+from taskrunner.datadir import PRIVATE_UMASK, ensure_data_dir, keep_private
 from taskrunner.errors import UserError
 from taskrunner.settings import load_settings
 
@@ -57,7 +57,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         args = parser.parse_args(argv)  # --help writes to stdout too
         logs.configure(args.verbose, None, events=False)
         settings = load_settings()
+        if settings.private_files:
+            os.umask(PRIVATE_UMASK)  # before the first file of the data dir is written
         log_file = ensure_data_dir(settings.data_dir) / logs.LOG_FILE
+        if settings.private_files:
+            keep_private(settings.data_dir)
         logs.configure(args.verbose, log_file, events=args.command in LONG_RUNNING)
         code = asyncio.run(_interruptible(args.handler(args, settings)))
     except BaseException as err:

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     """Temporal task queue the worker polls."""
     data_dir: Path = Path(".taskrunner")
     """Where the embedded server's SQLite file, outbox, reports and backups live."""
+    private_files: bool = True
+    """Everything the runner writes is its user's alone: folders 0700, files 0600."""
     server_port: int = Field(default=7233, ge=1, le=65535)
     """gRPC port of the embedded dev server."""
     ui_port: int = Field(default=8233, ge=1, le=65535)

@@ -10,7 +10,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from temporalio import activity
 
 from taskrunner.settings import Settings
@@ -19,11 +19,44 @@ from taskrunner.tasks.common import file_stem, write_atomically
 from taskrunner.tasks.declare import TaskContext, task_type
 from taskrunner.tasks.registry import TaskPayload, TaskResult
 
+_PART = r'[^@\s,;:<>()\[\]"\\]+'
+ADDRESS = re.compile(rf"^{_PART}@{_PART}\.{_PART}$")
+"""One bare address: no list separators, brackets, quotes or spaces (``a@b.c,root`` is two)."""
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_RECIPIENTS = 100
+
 
 class EmailPayload(TaskPayload):
-    recipient: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    recipient: str | list[str]
+    """One address, or a list of them; each one bare address."""
     subject: str = Field(min_length=1, max_length=998)
     body: str = Field(default="", max_length=1_000_000)
+
+    @field_validator("recipient")
+    @classmethod
+    def _addresses(cls, value: str | list[str]) -> str | list[str]:
+        for address in [value] if isinstance(value, str) else value:
+            if len(address) > 320 or not ADDRESS.match(address):
+                raise ValueError(
+                    f"{address!r} is not one email address (for several, give a list: "
+                    '["a@example.com", "b@example.com"])'
+                )
+        if not value:
+            raise ValueError("at least one address")
+        if isinstance(value, list) and len(value) > MAX_RECIPIENTS:
+            raise ValueError(f"at most {MAX_RECIPIENTS} addresses")
+        return value
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if CONTROL.search(value):
+            raise ValueError("a subject is one line: no line breaks or control characters")
+        return value
+
+    @property
+    def recipients(self) -> list[str]:
+        return [self.recipient] if isinstance(self.recipient, str) else list(self.recipient)
 
 
 MESSAGE_ID_DOMAIN = "taskrunner"
@@ -42,7 +75,7 @@ def build_message(
     """The RFC 5322 message for one email task."""
     message = EmailMessage()
     message["From"] = from_address
-    message["To"] = payload.recipient
+    message["To"] = ", ".join(payload.recipients)
     message["Subject"] = payload.subject
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id(task_id)
@@ -78,16 +111,15 @@ class EmailTask:
         self._outbox = Outbox(settings.outbox_dir)
 
     async def run(self, payload: EmailPayload, ctx: TaskContext) -> TaskResult:
-        activity.logger.info(f"Sending email to {payload.recipient}...")
+        to = ", ".join(payload.recipients)
+        activity.logger.info(f"Sending email to {to}...")
         message = build_message(payload, ctx.task_id, self._from, datetime.now(UTC))
-        details = {"message_id": message["Message-ID"], "recipient": payload.recipient}
+        details = {"message_id": message["Message-ID"], "recipient": to}
         if self._sender is not None:
             await asyncio.to_thread(self._sender.send, message)
-            return TaskResult(
-                summary=f"Email sent to {payload.recipient}", details={**details, "via": "smtp"}
-            )
+            return TaskResult(summary=f"Email sent to {to}", details={**details, "via": "smtp"})
         path = await asyncio.to_thread(self._outbox.write, message, ctx.task_id)
         return TaskResult(
-            summary=f"Email to {payload.recipient} written to the outbox ({path.name})",
+            summary=f"Email to {to} written to the outbox ({path.name})",
             details={**details, "via": "outbox", "path": str(path)},
         )
