@@ -10,22 +10,19 @@ from pathlib import Path
 from taskrunner.errors import UserError
 
 FIX = "set data_dir in the settings file or TASKRUNNER_DATA_DIR to a writable folder"
-
-
 PRIVATE_UMASK = 0o077
 """Files 0600, folders 0700: what the runner writes (history, payloads, backups) is private."""
 
 
-def keep_private(path: Path) -> None:
-    """From now on this process (and its children: the embedded server) writes private
-    files; the data dir itself is made 0700 (files written before keep their mode)."""
-    os.umask(PRIVATE_UMASK)
-    if path.is_dir() and path.stat().st_uid == os.getuid():
-        path.chmod(0o700)
+def ensure_data_dir(path: Path, *, private: bool = False) -> Path:
+    """Create the folder (and its parents) and check that this process can write there.
 
-
-def ensure_data_dir(path: Path) -> Path:
-    """Create the folder (and its parents) and check that this process can write there."""
+    ``private``: from now on this process and its children (the embedded server) write
+    files 0600 and folders 0700, and the data dir itself is made 0700 (files written
+    before keep their mode).
+    """
+    if private:
+        os.umask(PRIVATE_UMASK)
     for part in (path, *path.parents):
         if part.exists() and not part.is_dir():
             raise UserError(f"data dir {path} cannot be created: {part} is a file; {FIX}")
@@ -42,6 +39,6 @@ def ensure_data_dir(path: Path) -> Path:
             ) from None
         reason = err.strerror or type(err).__name__
         raise UserError(f"data dir {path} is not usable ({reason}); {FIX}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError(f"data dir {path} is not writable (permission denied); {FIX}")
+    if private and path.stat().st_uid == os.getuid():
+        path.chmod(0o700)
     return path

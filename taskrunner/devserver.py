@@ -92,8 +92,9 @@ class DevServer:
         """HTTP API port, polled to know when the namespace is served (not only the socket)."""
         self.process: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
-        self._abort = threading.Event()
         """How the last process ended (None: running, or never started)."""
+        self._abort = threading.Event()
+        """Set when a start in progress is to stop (its caller was cancelled)."""
 
     @property
     def address(self) -> str:

@@ -20,10 +20,10 @@ def event(line: str) -> dict[str, str]:
     return {EVENT: line}
 
 
-def one_line(text: str) -> str:
-    """The first line of a message, cut to :data:`MAX_DETAIL`."""
+def first_line(text: str, limit: int = MAX_DETAIL) -> str:
+    """The first line of a message, cut to ``limit`` characters."""
     first = (text.strip().splitlines() or [""])[0]
-    return first if len(first) <= MAX_DETAIL else first[: MAX_DETAIL - 1] + "…"
+    return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
 def attempts(n: int) -> str:

@@ -20,7 +20,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-from taskrunner.events import duration, event, one_line
+from taskrunner.events import duration, event, first_line
 
 SCHEDULED_BY = SearchAttributeKey.for_keyword("TemporalScheduledById")
 """Set by Temporal on a run a schedule started: the schedule's id."""
@@ -45,7 +45,7 @@ class _RunLogInbound(WorkflowInboundInterceptor):
             _ended("cancelled")
             raise
         except FailureError as err:
-            _ended(f"failed: {one_line(str(getattr(err, 'message', '') or err))}")
+            _ended(f"failed: {first_line(str(getattr(err, 'message', '') or err))}")
             raise
         # Anything else fails only this workflow task, which is retried: not an end.
         _ended("completed")

@@ -6,7 +6,6 @@ tests and benchmarks all build their worker here.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -144,9 +143,3 @@ def build_worker(
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
-
-
-async def run_worker(settings: Settings, client: Client, stop: asyncio.Event) -> None:
-    """Run until ``stop`` is set, then shut down gracefully."""
-    async with build_worker(client, settings):
-        await stop.wait()

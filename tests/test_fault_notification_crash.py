@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import subprocess
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,11 @@ import pytest
 from temporalio.client import Client
 
 from taskrunner.devserver import DevServer
-from taskrunner.health.models import HealthCheckInput, HealthReport
-from taskrunner.health.workflow import HealthMonitorWorkflow
 from taskrunner.settings import Settings
 from tests.helpers import assert_eventually
 from tests.helpers.peers import http_peer
 from tests.helpers.processes import kill, start_ledger_worker
-from tests.helpers.readings import FileReadings
+from tests.helpers.readings import FileReadings, start_health
 
 pytestmark = pytest.mark.faults
 
@@ -44,15 +41,6 @@ def confirmed_channels(settings: Settings) -> set[str]:
         return set()
     finally:
         db.close()
-
-
-async def check(client: Client, settings: Settings) -> HealthReport:
-    return await client.execute_workflow(
-        HealthMonitorWorkflow.run,
-        HealthCheckInput(),
-        id=f"health-{uuid.uuid4()}",
-        task_queue=settings.task_queue,
-    )
 
 
 async def test_a_worker_killed_mid_send_delivers_the_alert_from_the_next_worker(
@@ -82,12 +70,7 @@ async def test_a_worker_killed_mid_send_delivers_the_alert_from_the_next_worker(
 
         try:
             start_worker()
-            handle = await dev_client.start_workflow(
-                HealthMonitorWorkflow.run,
-                HealthCheckInput(),
-                id=f"health-{uuid.uuid4()}",
-                task_queue=settings.task_queue,
-            )
+            handle = await start_health(dev_client, settings)
             assert await asyncio.to_thread(peer.holding.wait, 60), "no alert reached the webhook"
 
             async def console_confirmed() -> None:
@@ -98,7 +81,9 @@ async def test_a_worker_killed_mid_send_delivers_the_alert_from_the_next_worker(
             peer.release.set()
             start_worker()
             report = await asyncio.wait_for(handle.result(), timeout=120)
-            again = await asyncio.wait_for(check(dev_client, settings), timeout=60)
+            again = await asyncio.wait_for(
+                (await start_health(dev_client, settings)).result(), timeout=60
+            )
             history = await handle.fetch_history()
         finally:
             for worker in workers:

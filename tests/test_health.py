@@ -7,7 +7,6 @@ the first test reads this machine through psutil, where any load gives the same 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest
@@ -15,27 +14,14 @@ from temporalio.client import Client
 
 from taskrunner.cli.health import render_health
 from taskrunner.health.models import (
-    HealthCheckInput,
     HealthReport,
     Metric,
     ServiceStatus,
     SystemMetrics,
 )
-from taskrunner.health.workflow import HealthMonitorWorkflow, alert_message
+from taskrunner.health.workflow import alert_message
 from tests.helpers import free_port
-from tests.helpers.readings import SetReadings
-
-
-async def run_health(
-    client: Client, make_worker: Any, settings: Any, **options: Any
-) -> HealthReport:
-    async with make_worker(client, settings, **options):
-        return await client.execute_workflow(
-            HealthMonitorWorkflow.run,
-            HealthCheckInput(),
-            id=f"health-{uuid.uuid4()}",
-            task_queue=settings.task_queue,
-        )
+from tests.helpers.readings import SetReadings, check_health
 
 
 @pytest.fixture
@@ -50,7 +36,7 @@ async def test_health_alerts_when_a_threshold_is_crossed(
 ) -> None:
     # The real reader: memory in use is always at or above 0%, whatever the load.
     settings = make_settings(health={"memory_threshold": 0})
-    report = await run_health(client, make_worker, settings)
+    report = await check_health(client, make_worker, settings)
     assert not report.healthy
     assert report.alerted
     assert report.alert_message is not None
@@ -69,7 +55,7 @@ async def test_health_alerts_when_a_service_is_down(
         {"kind": "tcp", "name": "cache", "host": "127.0.0.1", "port": closed},
     ]
     settings = make_settings(health={"probes": probes})
-    report = await run_health(client, make_worker, settings, system_reader=SetReadings())
+    report = await check_health(client, make_worker, settings, SetReadings())
     assert report.healthy
     assert not report.all_up
     assert report.alerted
@@ -90,7 +76,7 @@ async def test_health_does_not_alert_when_all_is_well(
         {"kind": "redis", "name": "cache", "url": "redis://127.0.0.1:6379/0"},
     ]
     settings = make_settings(health={"probes": probes})
-    report = await run_health(client, make_worker, settings, system_reader=SetReadings())
+    report = await check_health(client, make_worker, settings, SetReadings())
     assert report.healthy and report.all_up
     assert not report.alerted and report.alert_message is None
     assert [s.name for s in report.services] == ["api", "cache"]
@@ -105,7 +91,7 @@ async def test_health_measures_the_api_response_time(
 
     with http_peer() as peer:
         settings = make_settings(health={"api_url": f"{peer.url}/ping"})
-        report = await run_health(client, make_worker, settings)
+        report = await check_health(client, make_worker, settings)
     assert report.metrics.response_time_ms is not None
     assert report.metrics.response_time_ms > 0
     assert [r.path for r in peer.requests] == ["/ping"]

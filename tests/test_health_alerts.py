@@ -6,47 +6,31 @@ load, through the real worker, workflow and notification activity.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 from temporalio.client import Client
 
 from taskrunner.errors import ConfigError
-from taskrunner.health.models import HealthCheckInput, HealthReport, Metric, SystemMetrics
+from taskrunner.health.models import Metric, SystemMetrics
 from taskrunner.health.workflow import (
     ALERT,
     SOURCE,
-    HealthMonitorWorkflow,
     alert_message,
     alert_severity,
 )
 from taskrunner.notifications.activities import NotificationActivities
 from taskrunner.notifications.alert_state import UPDATED
 from taskrunner.notifications.models import Priority
-from taskrunner.settings import Settings
 from tests.helpers import free_port
 from tests.helpers.peers import HttpPeer, http_peer
-from tests.helpers.readings import SetReadings
-
-QUIET = {"console": {"enabled": False}, "log": {"enabled": False}}
-FAST_RETRY = {"retry_initial_seconds": 0.05, "retry_backoff": 1.0}
+from tests.helpers.readings import SetReadings, check_health
+from tests.test_notification_channels import notifications
 
 
 def hooked(peer: HttpPeer) -> dict[str, Any]:
-    return {**QUIET, **FAST_RETRY, "webhook": {"enabled": True, "url": f"{peer.url}/hook"}}
-
-
-async def check(
-    client: Client, make_worker: Any, settings: Settings, readings: SetReadings
-) -> HealthReport:
-    async with make_worker(client, settings, system_reader=readings):
-        return await client.execute_workflow(
-            HealthMonitorWorkflow.run,
-            HealthCheckInput(),
-            id=f"health-{uuid.uuid4()}",
-            task_queue=settings.task_queue,
-        )
+    """Notifications to ``peer``'s webhook only, retrying fast."""
+    return notifications(webhook={"enabled": True, "url": f"{peer.url}/hook"})
 
 
 def pages(peer: HttpPeer) -> list[tuple[str, bool]]:
@@ -63,7 +47,7 @@ async def test_flapping_details_update_the_open_alert_and_page_once(
         # Memory stays over 90%; CPU and disk cross their thresholds and back.
         for cpu, disk in [(50, 30), (95, 30), (50, 92), (95, 92), (50, 30)]:
             readings.set(memory=95, cpu=cpu, disk=disk)
-            reports.append(await check(client, make_worker, settings, readings))
+            reports.append(await check_health(client, make_worker, settings, readings))
     assert [r.alerted for r in reports] == [True] * 5
     assert [r.alert_sent for r in reports] == [True, False, False, False, False]
     assert pages(peer) == [("error", False)]
@@ -87,10 +71,10 @@ async def test_a_rise_in_severity_pages_again_and_a_fall_does_not(
         sent = []
         for memory in (95, 99, 95, 99):
             readings.set(memory=memory)
-            sent.append((await check(client, make_worker, settings, readings)).alert_sent)
+            sent.append((await check_health(client, make_worker, settings, readings)).alert_sent)
         readings.set(memory=40)
-        recovered = await check(client, make_worker, settings, readings)
-        await check(client, make_worker, settings, readings)  # still fine: nothing more
+        recovered = await check_health(client, make_worker, settings, readings)
+        await check_health(client, make_worker, settings, readings)  # still fine: nothing more
     assert sent == [True, True, False, False] and not recovered.alerted
     assert pages(peer) == [("error", False), ("critical", False), ("success", True)]
     assert "Memory: 99.0% (critical threshold 98%)" in peer.requests[1].json()["message"]
@@ -105,9 +89,9 @@ async def test_a_service_going_down_while_a_metric_is_breached_pages_as_critical
     down = {"kind": "tcp", "name": "db", "host": "127.0.0.1", "port": free_port()}
     with http_peer() as peer:
         breached = make_settings(notifications=hooked(peer))
-        first = await check(client, make_worker, breached, readings)
+        first = await check_health(client, make_worker, breached, readings)
         also_down = make_settings(health={"probes": [down]}, notifications=hooked(peer))
-        second = await check(client, make_worker, also_down, readings)
+        second = await check_health(client, make_worker, also_down, readings)
     assert first.alert_sent and second.alert_sent
     assert pages(peer) == [("error", False), ("critical", False)]
     assert "db: DOWN" in peer.requests[1].json()["message"]

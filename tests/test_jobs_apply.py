@@ -14,6 +14,7 @@ from taskrunner.schedules.declarations import DECLARATIONS
 from taskrunner.settings.jobs import JobSettings
 from tests.helpers import assert_eventually
 from tests.helpers.jobs import job_settings_factory, ledger_registry
+from tests.helpers.schedules import schedule_exists
 
 HOURLY = {"name": "hourly", "task": "noop", "cron": ["5 * * * *"]}
 NIGHTLY = {"name": "nightly", "task": "report", "payload": {"report_type": "sales"}}
@@ -75,15 +76,15 @@ async def test_a_job_removed_from_the_settings_is_deleted_and_others_are_untouch
 
     async def deleted() -> None:
         results = await apply(dev_client, fewer)
-        assert results.get(f"{prefix}job-nightly") == "deleted" or not await _exists(
+        assert results.get(f"{prefix}job-nightly") == "deleted" or not await schedule_exists(
             dev_client, f"{prefix}job-nightly"
         )
 
     # Listing schedules goes through visibility, which lags a little behind creation.
     await assert_eventually(deleted, timeout=30, interval=1)
-    assert not await _exists(dev_client, f"{prefix}job-nightly")
-    assert await _exists(dev_client, f"{prefix}job-hourly")
-    assert await _exists(dev_client, foreign)
+    assert not await schedule_exists(dev_client, f"{prefix}job-nightly")
+    assert await schedule_exists(dev_client, f"{prefix}job-hourly")
+    assert await schedule_exists(dev_client, foreign)
     view = await job_ops.view_job(dev_client, fewer, "by-hand")  # the CLI's job stays
     assert view.origin == "cli" and view.spec == ["every 6h"]
     await dev_client.get_schedule_handle(foreign).delete()
@@ -99,7 +100,7 @@ async def test_a_bad_task_type_or_payload_is_refused_before_anything_is_sent(
     bad_payload = jobs({"name": "report", "task": "report", "every": "1h"})
     with pytest.raises(ConfigError, match=r"^job 'report': invalid payload for task type"):
         await apply(dev_client, bad_payload)
-    assert not await _exists(dev_client, f"{settings.schedules.id_prefix}job-hourly")
+    assert not await schedule_exists(dev_client, f"{settings.schedules.id_prefix}job-hourly")
 
 
 async def test_jobs_add_refuses_a_name_taken_by_the_settings_or_the_server(
@@ -117,11 +118,3 @@ async def test_jobs_add_refuses_a_name_taken_by_the_settings_or_the_server(
     await job_ops.remove_job(dev_client, settings, "extra")
     with pytest.raises(UserError, match="does not exist on the server"):
         await job_ops.view_job(dev_client, settings, "extra")
-
-
-async def _exists(client: Client, schedule_id: str) -> bool:
-    try:
-        await client.get_schedule_handle(schedule_id).describe()
-    except Exception:
-        return False
-    return True

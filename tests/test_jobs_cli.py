@@ -13,12 +13,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from temporalio.client import Client
 
+from taskrunner.cli import build_parser
+from taskrunner.cli.jobs import job_from_args
 from taskrunner.devserver import DevServer
 from taskrunner.queue.client import QueueClient
 from taskrunner.settings import load_settings
 from tests.helpers import assert_eventually
 from tests.helpers.cli import run_cli
-from tests.test_queue_cli import worker
+from tests.helpers.cli_worker import worker
+from tests.helpers.schedules import answered_on_a_terminal, delete_schedules, schedule_exists
 
 NEW_YORK = ZoneInfo("America/New_York")
 SETTINGS = """
@@ -47,8 +50,9 @@ overlap = "allow"
 
 
 @pytest.fixture
-def cli_only(tmp_path: Path, dev_server: DevServer) -> Any:
-    """``taskrunner`` in a folder whose taskrunner.toml declares two jobs (nothing applied)."""
+async def cli_only(tmp_path: Path, dev_server: DevServer, dev_client: Client) -> AsyncIterator[Any]:
+    """``taskrunner`` in a folder whose taskrunner.toml declares two jobs (nothing applied);
+    the test's schedules are deleted after it."""
     tag = uuid.uuid4().hex[:8]
     (tmp_path / "taskrunner.toml").write_text(SETTINGS.format(queue=f"q-{tag}", prefix=f"{tag}-"))
     env = {"TEMPORAL_ADDRESS": dev_server.address, "TASKRUNNER_TASK_QUEUE": f"tq-{tag}"}
@@ -59,7 +63,8 @@ def cli_only(tmp_path: Path, dev_server: DevServer) -> Any:
     run.prefix = f"{tag}-"  # type: ignore[attr-defined]
     run.queue = f"q-{tag}"  # type: ignore[attr-defined]
     run.env = env  # type: ignore[attr-defined]
-    return run
+    yield run
+    await delete_schedules(dev_client, f"{tag}-")
 
 
 @pytest.fixture
@@ -151,3 +156,111 @@ async def test_jobs_mistakes_are_one_line_with_status_2(
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+async def test_applying_the_jobs_again_changes_nothing(cli_only: Any) -> None:
+    first = cli_only("schedules", "apply")
+    assert first.returncode == 0, first.stderr
+    again = cli_only("schedules", "apply")
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    for name in ("nightly", "pinged"):
+        assert f"unchanged {cli_only.prefix}job-{name}" in lines, again.stdout
+    assert all(line.startswith("unchanged ") for line in lines), again.stdout
+
+
+async def test_jobs_trigger_says_when_the_previous_fire_holds_it(
+    cli_only: Any, dev_client: Client
+) -> None:
+    applied = cli_only("schedules", "apply")
+    assert applied.returncode == 0, applied.stderr
+    # No worker runs: the first fire's run stays open, as while its task is pending.
+    first = cli_only("jobs", "trigger", "nightly")
+    found = re.match(r"triggered nightly: started workflow (\S+)\n", first.stdout)
+    assert first.returncode == 0 and found is not None, (first.stdout, first.stderr)
+    try:
+        second = cli_only("jobs", "trigger", "nightly")
+        assert (second.returncode, second.stdout) == (
+            0,
+            "triggered nightly, but it was skipped: the previous fire's task is still "
+            "pending or running (overlap skip)\n",
+        ), second.stderr
+    finally:
+        await dev_client.get_workflow_handle(found.group(1)).terminate("test over")
+
+
+async def test_jobs_remove_asks_on_a_terminal_and_keeps_the_job_unless_told_yes(
+    cli_only: Any, tmp_path: Path, dev_client: Client
+) -> None:
+    added = cli_only("jobs", "add", "extra", "--task", "tally", "--every", "1h")
+    assert added.returncode == 0, added.stderr
+    schedule_id = f"{cli_only.prefix}job-extra"
+
+    def remove(name: str, answer: bytes) -> Any:
+        return answered_on_a_terminal(["jobs", "remove", name], tmp_path, cli_only.env, answer)
+
+    kept = remove("extra", b"n\n")
+    assert "Remove job extra? Its tasks already enqueued stay. [y/N]" in kept.output
+    assert kept.code == 1 and "kept extra" in kept.output, kept.output
+    assert await schedule_exists(dev_client, schedule_id)
+    declared = remove("nightly", b"\n")  # the settings' job: the prompt says it comes back
+    assert "The settings declare it: the next apply creates it again." in declared.output
+    assert declared.code == 1 and "kept nightly" in declared.output, declared.output
+
+    removed = remove("extra", b"y\n")
+    assert removed.code == 0 and "removed extra" in removed.output, removed.output
+    assert not await schedule_exists(dev_client, schedule_id)
+
+
+def test_jobs_list_without_jobs_says_how_to_declare_one(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
+    listed = run_cli(
+        "jobs",
+        "list",
+        cwd=tmp_path,
+        TEMPORAL_ADDRESS=dev_server.address,
+        TASKRUNNER_SCHEDULES__ID_PREFIX=f"{uuid.uuid4().hex[:8]}-",
+    )
+    assert (listed.returncode, listed.stdout) == (
+        0,
+        "no jobs (declare [[jobs]] in the settings, or `taskrunner jobs add`)\n",
+    ), listed.stderr
+
+
+def test_jobs_add_sets_each_setting_from_its_flag() -> None:
+    flags = {
+        "--task": "tally",
+        "--data": '{"n": 3}',
+        "--cron": "0 2 * * *",
+        "--timezone": "Asia/Tokyo",
+        "--jitter": "30s",
+        "--start": "2026-01-01",
+        "--end": "2026-12-31",
+        "--overlap": "allow",
+        "--catchup-window": "1m",
+        "--queue": "mail",
+        "--priority": "3",
+    }
+    given = [part for flag_value in flags.items() for part in flag_value]
+    args = build_parser().parse_args(
+        ["jobs", "add", "x", *given, "--paused", "--no-once-per-local-day"]
+    )
+    job = job_from_args(args)
+    assert job.model_dump(mode="json") == {
+        "name": "x",
+        "task": "tally",
+        "payload": {"n": 3},
+        "cron": ["0 2 * * *"],
+        "every": None,
+        "timezone": "Asia/Tokyo",
+        "jitter": "PT30S",
+        "start": "2026-01-01",
+        "end": "2026-12-31",
+        "paused": True,
+        "overlap": "allow",
+        "catchup_window": "PT1M",
+        "queue": "mail",
+        "priority": 3,
+        "once_per_local_day": False,
+    }

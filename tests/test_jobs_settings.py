@@ -122,6 +122,7 @@ def test_the_fingerprint_changes_with_what_is_sent_only(make_settings: Any) -> N
         return desired_jobs(make_settings(jobs=[entry]))[0].fingerprint()
 
     assert fingerprint() == fingerprint()
+    assert fingerprint() == fingerprint(every="60m")  # the same interval, written otherwise
     assert fingerprint() != fingerprint(priority=1)
     assert fingerprint() != fingerprint(paused=True)
     assert fingerprint() != fingerprint(payload={"n": 1})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import select
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,7 +11,16 @@ from zoneinfo import ZoneInfo
 from taskrunner.devserver import DevServer
 from tests.helpers import free_port
 from tests.helpers.cli import popen_cli, run_cli
-from tests.helpers.databases import bloated_sqlite, row_counts
+from tests.helpers.databases import (
+    bloated_sqlite,
+    postgres_database,
+    postgres_dsn,
+    postgres_locked,
+    row_counts,
+)
+
+FIRST_LINE_SECONDS = 30
+"""How long the first line may take: the command's start, not its run."""
 
 
 def _window_env(dev_server: DevServer, data: Path, open_now: bool) -> dict[str, str]:
@@ -116,16 +127,59 @@ def test_maintenance_command_has_help(tmp_path: Path) -> None:
 
 
 def test_maintenance_says_what_it_runs_at_once(tmp_path: Path, dev_server: DevServer) -> None:
-    env = _window_env(dev_server, tmp_path / "data", open_now=False)
-    command = popen_cli("maintenance", cwd=tmp_path, **env)
-    try:
-        assert command.stdout is not None
-        first = command.stdout.readline()  # flushed at once, not when the run ends
-        assert command.poll() is None, "the first line came only at the end"
-        command.communicate(timeout=120)
-    finally:
-        command.kill()
+    # Its one target's VACUUM waits for a lock this test holds, so the run cannot end
+    # (nor flush its output at exit) before the test has read the first line.
+    with postgres_database() as database:
+        dsn = postgres_dsn(database)
+        env = _window_env(dev_server, tmp_path / "data", open_now=True)
+        env["TASKRUNNER_MAINTENANCE__TARGETS"] = json.dumps(
+            [{"name": "app", "kind": "postgres", "dsn": dsn}]
+        )
+        with postgres_locked("items", dsn):
+            # Output buffered as a user's is (a test runner may export PYTHONUNBUFFERED=1),
+            # and no console notification to flush it: only the command's own flush can.
+            command = popen_cli(
+                "maintenance",
+                cwd=tmp_path,
+                PYTHONUNBUFFERED="",
+                TASKRUNNER_NOTIFICATIONS__CONSOLE__ENABLED="false",
+                **env,
+            )
+            try:
+                assert command.stdout is not None
+                ready, _, _ = select.select([command.stdout], [], [], FIRST_LINE_SECONDS)
+                assert ready, "no first line while the run waits for the lock"
+                first = command.stdout.readline()
+                assert command.poll() is None
+            except BaseException:
+                command.kill()
+                command.communicate(timeout=30)
+                raise
+        out, err = command.communicate(timeout=120)  # the lock is gone: the run ends
+    assert command.returncode == 0, err
     window = (
         f"{env['TASKRUNNER_MAINTENANCE__WINDOW_START']}-{env['TASKRUNNER_MAINTENANCE__WINDOW_END']}"
     )
     assert first == f"Running maintenance (window {window} Asia/Tokyo, targets app)...\n"
+    assert "Vacuum   app: " in out and "Backup   app: " in out
+
+
+def test_maintenance_with_a_failed_target_reports_the_rest_and_exits_1(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
+    data = tmp_path / "data"
+    counts = bloated_sqlite(data / "app.db")
+    missing = tmp_path / "elsewhere" / "shop.db"
+    targets = [{"name": "shop", "path": str(missing)}, {"name": "app"}]
+    env = _window_env(dev_server, data, open_now=True)
+    result = run_cli(
+        "maintenance", cwd=tmp_path, TASKRUNNER_MAINTENANCE__TARGETS=json.dumps(targets), **env
+    )
+    assert result.returncode == 1, result.stderr
+    out = result.stdout
+    assert "Backup   app: " in out
+    assert f"Target   shop FAILED at inspect: SQLite database {missing} does not exist" in out
+    assert "\nMaintenance partly failed: 1 of 2 targets failed (shop):\n" in out
+    assert "📧 [ERROR] Maintenance partly failed" in out
+    [backup] = (data / "backups" / "app").glob("app-*.db")
+    assert f"({backup})" in out and row_counts(backup) == counts

@@ -33,7 +33,7 @@ from taskrunner.maintenance.workflow import MaintenanceWorkflow
 from taskrunner.settings import Settings
 from tests.helpers import assert_eventually
 from tests.helpers.cli import popen_cli
-from tests.helpers.databases import postgres_database, postgres_dsn, postgres_items_locked
+from tests.helpers.databases import postgres_database, postgres_dsn, postgres_locked
 
 PASSWORD = "s3cret-Pw-4711"
 PG = TargetInput(target="pg")
@@ -83,7 +83,8 @@ async def test_pg_dump_shows_no_password_and_a_cancelled_backup_kills_it(
     with postgres_database() as database:
         settings, _ = pg_settings(make_settings, database)
         folder = settings.backups_dir / "pg"
-        with postgres_items_locked(database):  # the dump waits for the lock: it keeps running
+        # The dump waits for the lock: it keeps running.
+        with postgres_locked("items", postgres_dsn(database)):
             backup = DatabaseActivities(settings).backup_database
             running = asyncio.ensure_future(env.run(backup, PG))
             dump = await pg_dump_under(psutil.Process())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from taskrunner.notifications.activities import NotificationActivities
 from taskrunner.notifications.alert_state import (
     SUPPRESSED,
     UNDELIVERED,
+    OpenAlert,
     channel_failed,
 )
 from taskrunner.notifications.models import (
@@ -169,3 +172,39 @@ async def test_an_unusable_state_file_fails_open_and_alerts_still_go_out(
         reports = [await activities.send_notification(alert()) for _ in range(2)]
     assert [r.delivered for r in reports] == [True, True]
     assert len(peer.requests) == 2
+
+
+async def test_an_earlier_versions_open_alert_carries_over_and_is_resolved_once(
+    make_settings: Any,
+) -> None:
+    with http_peer() as peer:
+        settings = make_settings(
+            notifications=notifications(webhook={"enabled": True, "url": f"{peer.url}/hook"})
+        )
+        path = settings.notifications.state_file(settings.data_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(path)) as db, db:
+            db.executescript(
+                "CREATE TABLE notification_sent (key TEXT PRIMARY KEY, source TEXT NOT NULL, "
+                "sent_at REAL NOT NULL);"
+                "CREATE TABLE active_alert (source TEXT PRIMARY KEY, priority TEXT NOT NULL, "
+                "since REAL NOT NULL, message TEXT NOT NULL);"
+                "INSERT INTO notification_sent VALUES ('old-key', 'health-monitor', 1000.0);"
+                "INSERT INTO active_alert VALUES "
+                "('health-monitor', 'critical', 1000.0, 'System health alert: disk');"
+            )
+        activities = NotificationActivities(settings)  # the upgraded worker, same data dir
+        assert activities.state.active_alerts() == [
+            OpenAlert(
+                "health-monitor", "", Priority.CRITICAL, 1000.0, 1000.0, "System health alert: disk"
+            )
+        ]
+        resolved = Notification(message="All good", source="health-monitor", resolves=True)
+        assert (await activities.send_notification(resolved)).delivered
+        assert not (await activities.send_notification(resolved)).delivered
+    assert [(r.json()["message"], r.json()["resolves"]) for r in peer.requests] == [
+        ("All good", True)
+    ]
+    with closing(sqlite3.connect(path)) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert not tables & {"active_alert", "notification_sent"}

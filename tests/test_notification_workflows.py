@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 
-from taskrunner.health.models import (
-    HealthCheckInput,
-    HealthReport,
-)
-from taskrunner.health.workflow import (
-    RESOLVED_MESSAGE,
-    HealthMonitorWorkflow,
-)
+from taskrunner.health.workflow import RESOLVED_MESSAGE
 from taskrunner.queue.models import TaskSpec
 from tests.helpers import free_port, wait_for_output
 from tests.helpers.peers import http_peer
 from tests.helpers.queue import QueueHarness
-from tests.helpers.readings import SetReadings
+from tests.helpers.readings import SetReadings, check_health, start_health
 from tests.helpers.smtp_receiver import smtp_receiver
 
 FAST_RETRY = {"retry_initial_seconds": 0.05, "retry_backoff": 1.0}
@@ -33,19 +25,6 @@ def memory_breached() -> SetReadings:
     readings = SetReadings()
     readings.set(memory=95)
     return readings
-
-
-async def run_health(
-    client: Client, make_worker: Any, settings: Any, readings: SetReadings
-) -> tuple[HealthReport, WorkflowHandle[Any, HealthReport]]:
-    async with make_worker(client, settings, system_reader=readings):
-        handle = await client.start_workflow(
-            HealthMonitorWorkflow.run,
-            HealthCheckInput(),
-            id=f"health-{uuid.uuid4()}",
-            task_queue=settings.task_queue,
-        )
-        return await handle.result(), handle
 
 
 def history_text(history_json: str) -> str:
@@ -80,7 +59,7 @@ async def test_a_dead_channel_fails_alone_and_the_health_workflow_completes(
                 "webhook": {"enabled": True, "url": f"http://127.0.0.1:{free_port()}/hook"},
             },
         )
-        report, _ = await run_health(client, make_worker, settings, memory_breached())
+        report = await check_health(client, make_worker, settings, memory_breached())
     assert report.alerted and not report.healthy
     assert [m["Subject"] for m in box.messages] == [
         "[taskrunner] [ERROR] health-monitor: System health alert:"
@@ -101,12 +80,12 @@ async def test_repeated_health_alerts_page_once_and_recovery_sends_one_resolved(
         # Each run gets a new worker, hence a new activity instance: state is on disk.
         for cpu in (50, 95, 50):
             readings.set(memory=95, cpu=cpu)
-            report, _ = await run_health(client, make_worker, settings, readings)
+            report = await check_health(client, make_worker, settings, readings)
             assert report.alerted
         assert len(peer.requests) == 1
         readings.set(memory=40, cpu=10)
         for _ in range(2):
-            report, _ = await run_health(client, make_worker, settings, readings)
+            report = await check_health(client, make_worker, settings, readings)
             assert not report.alerted
     sent = [r.json() for r in peer.requests]
     assert [(s["priority"], s["resolves"]) for s in sent] == [
@@ -142,7 +121,9 @@ async def test_history_of_a_notifying_workflow_holds_no_secret(
                 "webhook": {"enabled": True, "url": hook_url, "secret_env": "TEST_HOOK_SECRET"},
             },
         )
-        report, handle = await run_health(client, make_worker, settings, memory_breached())
+        async with make_worker(client, settings, system_reader=memory_breached()):
+            handle = await start_health(client, settings)
+            report = await handle.result()
         history = history_text((await handle.fetch_history()).to_json())
     assert report.alerted
     assert len(box.messages) == 1 and box.logins == [("alerts", password)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from taskrunner.devserver import DevServer
 from tests.helpers import free_port
 from tests.helpers.cli import run_cli
 from tests.helpers.peers import http_peer
@@ -71,3 +72,32 @@ def test_email_channel_without_smtp_host_is_one_line_error(tmp_path: Path) -> No
         "error: the email notification channel is enabled but smtp.host is not set "
         "(set TASKRUNNER_SMTP__HOST or disable TASKRUNNER_NOTIFICATIONS__EMAIL__ENABLED)"
     ]
+
+
+def test_a_repeated_health_alert_updates_the_open_alert_that_notify_status_shows(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
+    env = {
+        "TEMPORAL_ADDRESS": dev_server.address,
+        "TASKRUNNER_TASK_QUEUE": f"cli-{free_port()}",
+        "TASKRUNNER_DATA_DIR": str(tmp_path / "data"),
+        # Memory in use is always at or above 0%: the same alert on every run, an error.
+        "TASKRUNNER_HEALTH__MEMORY_THRESHOLD": "0",
+        "TASKRUNNER_HEALTH__CPU_THRESHOLD": "100",
+        "TASKRUNNER_HEALTH__DISK_THRESHOLD": "100",
+    }
+    first = run_cli("health", cwd=tmp_path, **env)
+    assert first.returncode == 1, first.stderr
+    assert first.stdout.startswith("System Health: ✗ Unhealthy: Memory "), first.stdout
+    assert first.stdout.count("System health alert:") == 1, first.stdout
+    assert "📧 [ERROR] System health alert:" in first.stdout
+    second = run_cli("health", cwd=tmp_path, **env)
+    assert second.returncode == 1, second.stderr
+    # Not paged again: the report shows the details, once, and says why it did not page.
+    assert "📧" not in second.stdout and second.stdout.count("System health alert:") == 1
+    assert "✗ Alert not sent (notify off, the alert already open" in second.stdout
+    status = run_cli("notify", "status", cwd=tmp_path, **env)
+    assert status.returncode == 0, status.stderr
+    assert "Active alerts: 1\n  health-monitor/system-health [error] since " in status.stdout
+    assert ", updated " in status.stdout and ": System health alert:" in status.stdout
+    assert "Counters: updated=1" in status.stdout

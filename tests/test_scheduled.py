@@ -24,6 +24,7 @@ from taskrunner.scheduled.models import (
 )
 from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.settings import Settings
+from tests.helpers.databases import bloated_sqlite
 
 ZONE = "America/New_York"
 QUIET = {"cpu_threshold": 100, "memory_threshold": 100, "disk_threshold": 100}
@@ -35,6 +36,16 @@ def closed_window_around(now: datetime) -> dict[str, str]:
     start = (local + timedelta(hours=12)).replace(minute=0).time()
     end = time((start.hour + 1) % 24, 0)
     return {"window_start": start.isoformat(), "window_end": end.isoformat()}
+
+
+def open_window_around(now: datetime) -> dict[str, str]:
+    """A window from the start of ``now``'s local hour to two hours later: open now."""
+    local = now.astimezone(ZoneInfo(ZONE))
+    start = local.replace(minute=0, second=0).time()
+    return {
+        "window_start": start.isoformat(),
+        "window_end": time((local.hour + 2) % 24, 0).isoformat(),
+    }
 
 
 async def run_scheduled(
@@ -104,11 +115,7 @@ async def test_failed_maintenance_is_reported_without_failing_the_run(
     client: Client, make_worker: Any, make_settings: Any, env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     # A window that is open now, and a configured database file that is missing.
-    now = (await env.get_current_time()).astimezone(ZoneInfo(ZONE))
-    window = {
-        "window_start": now.replace(minute=0, second=0).time().isoformat(),
-        "window_end": time((now.hour + 2) % 24, 0).isoformat(),
-    }
+    window = open_window_around(await env.get_current_time())
     settings = make_settings(
         timezone=ZONE,
         health=QUIET,
@@ -119,4 +126,22 @@ async def test_failed_maintenance_is_reported_without_failing_the_run(
     assert children[-1] == "MaintenanceWorkflow"
     assert report.maintenance is None
     assert report.maintenance_error is not None and "does not exist" in report.maintenance_error
+    assert not report.ok
+
+
+async def test_a_partly_failed_maintenance_is_reported_and_the_run_is_not_ok(
+    client: Client, make_worker: Any, make_settings: Any, env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    # One target's file is missing, the application database is fine: the run goes on.
+    targets = [{"name": "shop", "path": str(tmp_path / "missing.db")}, {"name": "app"}]
+    window = open_window_around(await env.get_current_time())
+    settings = make_settings(
+        timezone=ZONE, health=QUIET, maintenance={**window, "targets": targets}
+    )
+    bloated_sqlite(settings.sqlite_path(settings.database))
+    report, _ = await run_scheduled(client, make_worker, settings, "never-created")
+    assert report.maintenance is not None and report.maintenance_error is None
+    assert report.maintenance.status == "partial"
+    assert [t.status for t in report.maintenance.targets] == ["failed", "completed"]
+    assert len(report.maintenance.backups) == 1
     assert not report.ok

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,13 +9,13 @@ from typing import Any, cast
 
 import pytest
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from taskrunner.cli.schedules import render_triggered
 from taskrunner.devserver import DevServer
 from taskrunner.schedules.operations import Triggered
 from tests.helpers import free_port
-from tests.helpers.cli import cli_env, run_cli
+from tests.helpers.cli import run_cli
+from tests.helpers.schedules import answered_on_a_terminal, schedule_exists
 from tests.helpers.terminal import Terminal
 
 pytestmark = pytest.mark.devserver
@@ -87,23 +86,8 @@ def test_delete_without_a_terminal_needs_yes(tmp_path: Path) -> None:
     ]
 
 
-async def _exists(client: Client, schedule_id: str) -> bool:
-    try:
-        await client.get_schedule_handle(schedule_id).describe()
-    except RPCError:
-        return False
-    return True
-
-
 def _delete_on_a_terminal(tmp_path: Path, env: dict[str, str], answer: bytes) -> Terminal:
-    terminal = Terminal(["schedules", "delete", "maintenance"], tmp_path, cli_env(**env))
-    try:
-        terminal.read_until("[y/N] ", timeout=60)
-        os.write(terminal.fd, answer)
-        terminal.wait(60)
-    finally:
-        terminal.kill()
-    return terminal
+    return answered_on_a_terminal(["schedules", "delete", "maintenance"], tmp_path, env, answer)
 
 
 async def test_delete_asks_on_a_terminal_and_keeps_the_schedule_unless_told_yes(
@@ -113,8 +97,8 @@ async def test_delete_asks_on_a_terminal_and_keeps_the_schedule_unless_told_yes(
     kept = _delete_on_a_terminal(tmp_path, env, b"n\n")
     assert "Delete schedule maintenance?" in kept.output
     assert kept.code == 1 and "kept maintenance" in kept.output
-    assert await _exists(dev_client, schedule_id)
+    assert await schedule_exists(dev_client, schedule_id)
 
     deleted = _delete_on_a_terminal(tmp_path, env, b"y\n")
     assert deleted.code == 0 and "deleted maintenance" in deleted.output, deleted.output
-    assert not await _exists(dev_client, schedule_id)
+    assert not await schedule_exists(dev_client, schedule_id)

@@ -17,8 +17,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from taskrunner.cli import demo, health, jobs, logs, maintenance, notify, queue, schedules, serve
 from taskrunner.client import ADDRESS_ENV
-from taskrunner.datadir import PRIVATE_UMASK, ensure_data_dir, keep_private
+from taskrunner.datadir import ensure_data_dir
 from taskrunner.errors import UserError
+from taskrunner.events import first_line
 from taskrunner.settings import load_settings
 
 CLOSED_PIPE = 141
@@ -57,11 +58,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         args = parser.parse_args(argv)  # --help writes to stdout too
         logs.configure(args.verbose, None, events=False)
         settings = load_settings()
-        if settings.private_files:
-            os.umask(PRIVATE_UMASK)  # before the first file of the data dir is written
-        log_file = ensure_data_dir(settings.data_dir) / logs.LOG_FILE
-        if settings.private_files:
-            keep_private(settings.data_dir)
+        data_dir = ensure_data_dir(settings.data_dir, private=settings.private_files)
+        log_file = data_dir / logs.LOG_FILE
         logs.configure(args.verbose, log_file, events=args.command in LONG_RUNNING)
         code = asyncio.run(_interruptible(args.handler(args, settings)))
     except BaseException as err:
@@ -127,7 +125,7 @@ def _rpc_failed(err: RPCError) -> int:
 
 
 def _first_line(err: BaseException) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+    return first_line(str(err) or type(err).__name__, limit=300)
 
 
 def _closed_pipe() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from temporalio.client import Client
 
+from taskrunner.cli.confirm import confirmed
 from taskrunner.cli.queue import parse_payload
 from taskrunner.cli.schedules import TIME_FORMAT, render_triggered
 from taskrunner.cli.session import Serving, temporal_session
@@ -18,7 +18,7 @@ from taskrunner.errors import UserError, one_line
 from taskrunner.jobs import operations as job_ops
 from taskrunner.schedules.operations import Triggered
 from taskrunner.settings import Settings
-from taskrunner.settings.jobs import JobSettings, duration_text
+from taskrunner.settings.jobs import DEFAULT_CATCHUP, JobSettings, duration_text
 from taskrunner.tasks.loading import task_registry
 
 SETTINGS_FLAGS = {
@@ -36,6 +36,8 @@ SETTINGS_FLAGS = {
     "payload": "--data",
 }
 """Each ``jobs add`` flag by the setting it sets (errors name the flag)."""
+VALUE = "Value error, "
+"""pydantic's prefix of a validator's own message."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -81,7 +83,10 @@ def _add_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--end", help="no fire after (ISO date: through that day)")
     add.add_argument("--paused", action="store_true", help="create it paused")
     add.add_argument("--overlap", choices=["skip", "allow"], help="default skip")
-    add.add_argument("--catchup-window", help="how late a missed fire may run (default 15m)")
+    add.add_argument(
+        "--catchup-window",
+        help=f"how late a missed fire may run (default {duration_text(DEFAULT_CATCHUP)})",
+    )
     add.add_argument("--queue", help="queue of the task (default: settings queue.name)")
     add.add_argument("--priority", type=int, help="task priority (default 0)")
     daily = add.add_mutually_exclusive_group()
@@ -100,8 +105,8 @@ def _add_parser(sub: argparse._SubParsersAction) -> None:
 def job_from_args(args: argparse.Namespace) -> JobSettings:
     """The job ``jobs add`` describes, checked like a settings entry (errors name flags)."""
     fields: dict[str, Any] = {"name": args.name, "paused": args.paused}
-    for field in SETTINGS_FLAGS:
-        value = getattr(args, "data" if field == "payload" else field)
+    for field, flag in SETTINGS_FLAGS.items():
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
         if value is not None:
             fields[field] = parse_payload(value) if field == "payload" else value
     if args.once_per_local_day is not None:
@@ -113,10 +118,6 @@ def job_from_args(args: argparse.Namespace) -> JobSettings:
         raise UserError(f"jobs add {why}") from None
 
 
-VALUE = "Value error, "
-"""pydantic's prefix of a validator's own message."""
-
-
 def _flag(loc: Any) -> str:
     if not loc:
         return "arguments"
@@ -125,15 +126,15 @@ def _flag(loc: Any) -> str:
 
 
 async def jobs_command(args: argparse.Namespace, settings: Settings) -> int:
-    job = job_from_args(args) if args.action == "add" else None
-    task_types = task_registry(settings) if job is not None else None
+    if args.action == "add":  # a mistake in the flags or the task modules needs no server
+        job, task_types = job_from_args(args), task_registry(settings)
     declared = {j.name for j in settings.jobs}
     if args.action == "remove" and not args.yes and not await confirm_remove(args.name, declared):
         print(f"kept {args.name}")
         return 1
     async with temporal_session(settings, Serving.NONE) as session:
         client = session.client
-        if job is not None and task_types is not None:
+        if args.action == "add":
             sid = await job_ops.add_job(client, settings, job, task_types)
             print(f"added {job.name} (schedule {sid})")
             print(render_view(await job_ops.view_job(client, settings, job.name)))
@@ -174,14 +175,11 @@ def recreated_warning(name: str) -> str:
 
 
 async def confirm_remove(name: str, declared: set[str]) -> bool:
-    """Ask on the terminal; without one, refuse (a script says --yes)."""
-    if not sys.stdin.isatty():
-        raise UserError(f"jobs remove {name} asks for confirmation: add --yes to remove it")
     again = " The settings declare it: the next apply creates it again." if name in declared else ""
-    sys.stderr.write(f"Remove job {name}? Its tasks already enqueued stay.{again} [y/N] ")
-    sys.stderr.flush()
-    answer = await asyncio.to_thread(sys.stdin.readline)
-    return answer.strip().lower() in ("y", "yes")
+    return await confirmed(
+        f"Remove job {name}? Its tasks already enqueued stay.{again}",
+        f"jobs remove {name} asks for confirmation: add --yes to remove it",
+    )
 
 
 def render_trigger(

@@ -12,7 +12,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from taskrunner.events import EVENT
+from taskrunner.events import EVENT, first_line
 
 LOG_FILE = "taskrunner.log"
 """In the data directory: every record of every command, with tracebacks."""
@@ -64,9 +64,9 @@ class OneLine(logging.Formatter):
         self.where = f" (details in {log_file})" if log_file is not None else ""
 
     def format(self, record: logging.LogRecord) -> str:
-        first = (record.getMessage().splitlines() or [""])[0]
-        rest = self.where if record.exc_info or "\n" in record.getMessage() else ""
-        return f"{record.levelname.lower()}: {record.name}: {first}{rest}"
+        message = record.getMessage()
+        rest = self.where if record.exc_info or "\n" in message.strip() else ""
+        return f"{record.levelname.lower()}: {record.name}: {first_line(message, 1000)}{rest}"
 
 
 class EventLines(logging.Handler):

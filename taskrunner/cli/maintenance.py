@@ -15,6 +15,7 @@ from taskrunner.maintenance.models import (
     maintenance_input,
     maintenance_workflow_id,
 )
+from taskrunner.maintenance.summary import outcome_line
 from taskrunner.settings import Settings
 from taskrunner.sizes import human_size
 
@@ -66,8 +67,6 @@ async def maintenance_command(args: argparse.Namespace, settings: Settings) -> i
 
 def render_maintenance(report: MaintenanceReport) -> str:
     """The window line, then each step with its real numbers, then each target not maintained."""
-    from taskrunner.maintenance.summary import outcome_line
-
     where = f"(window {report.window} {report.timezone}, local time {report.local_time[11:16]})"
     if report.status == "skipped":
         return f"⏰ {report.reason} {where}; use --force to run now"

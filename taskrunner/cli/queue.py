@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from temporalio.exceptions import ApplicationError
 
 from taskrunner.cli.queue_render import (
     DrainProgress,
@@ -157,24 +158,24 @@ def parse_run_at(text: str | None, timezone: str) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=ZoneInfo(timezone))
 
 
-def check_payload(spec: TaskSpec, settings: Settings) -> None:
-    """Refuse a bad built-in payload here, in one line, before any server is involved.
-
-    The models the queue checks with (the built-in types and those of ``task_modules``),
-    plus what only settings know (the declared report names). A type this command does
-    not know belongs to the worker, which checks it at enqueue.
-    """
+def check_payload(spec: TaskSpec, settings: Settings, queue: str | None) -> None:
+    """Refuse a bad payload here, in one line, before any server is involved: the queue's
+    own enqueue rule (``check_spec``) with this command's task types and settings (the
+    declared report names). A type this command does not know belongs to the worker,
+    which checks it at enqueue."""
     # Here, not at the top: the task modules (PDF, database drivers) load slowly.
+    from taskrunner.queue.admission import check_spec
     from taskrunner.tasks.builtin import payload_context
     from taskrunner.tasks.loading import task_registry
 
-    task_type = task_registry(settings).get(spec.type)
-    if task_type is None:
+    task_types = task_registry(settings)
+    if spec.type not in task_types:
         return
+    config = settings.queue.config(queue)
     try:
-        task_type.payload.model_validate(spec.payload, context=payload_context(settings))
-    except ValidationError as err:
-        raise UserError(f"invalid payload for task type {spec.type!r}: {one_line(err)}") from None
+        check_spec(spec, config, task_types, payload_context(settings))
+    except ApplicationError as err:
+        raise UserError(err.message) from None
 
 
 def warn_if_past(spec: TaskSpec, given: str | None, timezone: str) -> None:
@@ -197,7 +198,7 @@ async def enqueue_command(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationError as err:
         option = one_line(err, lambda loc: f"--{str(loc[0]).replace('_', '-')}", first_only=True)
         raise UserError(f"invalid {option}") from None
-    check_payload(spec, settings)
+    check_payload(spec, settings, args.queue)
     warn_if_past(spec, args.run_at, settings.timezone)
     async with temporal_session(settings, Serving.STAND_IN) as session:
         queue = QueueClient(session.client, settings, args.queue)

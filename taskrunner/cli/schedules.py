@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from temporalio.client import Client
 
+from taskrunner.cli.confirm import confirmed
 from taskrunner.cli.session import Serving, temporal_session
 from taskrunner.errors import UserError
 from taskrunner.schedules import operations as schedule_ops
@@ -104,17 +103,12 @@ async def schedules_command(args: argparse.Namespace, settings: Settings) -> int
 
 
 async def confirm_delete(name: str) -> bool:
-    """Ask on the terminal; without one, refuse (a script says --yes)."""
     declaration(name)  # an unknown name is refused before anything is asked
-    if not sys.stdin.isatty():
-        raise UserError(f"schedules delete {name} asks for confirmation: add --yes to delete")
-    sys.stderr.write(
+    return await confirmed(
         f"Delete schedule {name}? `taskrunner schedules apply` re-creates it unless it is "
-        "disabled in settings. [y/N] "
+        "disabled in settings.",
+        f"schedules delete {name} asks for confirmation: add --yes to delete",
     )
-    sys.stderr.flush()
-    answer = await asyncio.to_thread(sys.stdin.readline)
-    return answer.strip().lower() in ("y", "yes")
 
 
 def render_triggered(

@@ -18,8 +18,9 @@ from taskrunner.errors import UserError
 from taskrunner.jobs import operations as job_ops
 from taskrunner.schedules import operations as schedule_ops
 from taskrunner.settings import Settings
-from taskrunner.supervisor import supervise
+from taskrunner.supervisor import GAVE_UP, supervise
 from taskrunner.tasks.loading import task_registry
+from taskrunner.tasks.registry import TaskRegistry
 from taskrunner.worker import GRACEFUL_SHUTDOWN, build_worker
 
 RULE = "=" * 60
@@ -52,25 +53,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
 
 
-def with_task_modules(args: argparse.Namespace, settings: Settings) -> Settings:
-    """The settings with ``--task-module`` added; the registry is built (and checked) now."""
+def with_task_modules(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[Settings, TaskRegistry]:
+    """The settings with ``--task-module`` added, and the registry they make (built and
+    checked now, before anything starts; the worker and the banner use this one)."""
     modules = [*settings.task_modules, *args.task_module]
     settings = settings.model_copy(update={"task_modules": list(dict.fromkeys(modules))})
-    task_registry(settings)
-    return settings
+    return settings, task_registry(settings)
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    settings = with_task_modules(args, settings)
+    settings, task_types = with_task_modules(args, settings)
     stop = stop_event()
     async with runner_server(settings) as server:
         client = await connect(settings)
-        async with build_worker(client, settings):
-            await print_banner(client, settings, server)
+        async with build_worker(client, settings, task_types=task_types):
+            await print_banner(client, settings, task_types, server)
             watcher = asyncio.create_task(_watch(server, stop)) if server else None
             await stop.wait()
             if watcher is not None:
                 watcher.cancel()
+            if stop.code == GAVE_UP:
+                _stop_now_without_a_server()
             print(
                 f"Stopping: running tasks get {GRACEFUL_SHUTDOWN.seconds} s to finish, then the "
                 "server stops (Ctrl-C again: stop now)...",
@@ -127,6 +132,15 @@ async def _temporal_answers(settings: Settings) -> bool:
     return True
 
 
+def _stop_now_without_a_server() -> None:
+    """The server is gone for good: nothing in flight can report its result, so waiting
+    for the worker's graceful shutdown (which keeps calling the dead server) helps no one."""
+    from taskrunner.cli import exit_now
+
+    print("Stopping now: without a server, running tasks will be retried later", flush=True)
+    exit_now(GAVE_UP)
+
+
 async def _watch(server: DevServer, stop: StopSignal) -> None:
     code = await supervise(server, _say)
     stop.fail(code)
@@ -137,8 +151,10 @@ def _say(line: str) -> None:
     print(f"{stamp} {line}", flush=True)
 
 
-async def print_banner(client: Client, settings: Settings, server: DevServer | None) -> None:
-    applied = await schedule_ops.apply_schedules(client, settings)
+async def print_banner(
+    client: Client, settings: Settings, task_types: TaskRegistry, server: DevServer | None
+) -> None:
+    applied = await schedule_ops.apply_schedules(client, settings, task_types)
     print(RULE)
     print("SCHEDULED TASK RUNNER")
     print(RULE)
@@ -147,7 +163,7 @@ async def print_banner(client: Client, settings: Settings, server: DevServer | N
     if server is not None and server.ui_url:
         print(f"Web UI:     {server.ui_url}")
     print(f"Task queue: {settings.task_queue}")
-    print(f"Task types: {task_registry(settings).names()}")
+    print(f"Task types: {task_types.names()}")
     print(f"Data dir:   {settings.data_dir.resolve()}")
     print(f"Log file:   {(settings.data_dir / LOG_FILE).resolve()}")
     print(f"Schedules ({settings.timezone}):")
@@ -172,14 +188,14 @@ async def print_banner(client: Client, settings: Settings, server: DevServer | N
 
 
 async def worker_command(args: argparse.Namespace, settings: Settings) -> int:
-    from taskrunner.worker import run_worker
-
-    settings = with_task_modules(args, settings)
+    settings, task_types = with_task_modules(args, settings)
     stop = stop_event()
     client = await connect(settings)
     print(
         f"Worker polling {settings.task_queue!r} on {client.service_client.config.target_host} "
-        f"(task types: {task_registry(settings).names()})"
+        f"(task types: {task_types.names()})",
+        flush=True,  # a supervisor reading a pipe sees it now, not at exit
     )
-    await run_worker(settings, client, stop)
+    async with build_worker(client, settings, task_types=task_types):
+        await stop.wait()
     return stop.exit_code

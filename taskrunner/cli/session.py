@@ -29,7 +29,6 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from taskrunner.client import connect, remote_address_configured
-from taskrunner.datadir import ensure_data_dir
 from taskrunner.devserver import DevServer, port_open
 from taskrunner.settings import Settings
 
@@ -63,8 +62,8 @@ def private_task_queue(settings: Settings) -> str:
 async def temporal_session(
     settings: Settings, serving: Serving = Serving.PRIVATE
 ) -> AsyncIterator[Session]:
-    """Connect to Temporal, starting the embedded dev server when none is configured or running."""
-    ensure_data_dir(settings.data_dir)
+    """Connect to Temporal, starting the embedded dev server when none is configured or
+    running (the CLI made sure of the data dir before the command began)."""
     server = None
     ui_url = None
     if not remote_address_configured():

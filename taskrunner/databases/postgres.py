@@ -66,7 +66,6 @@ class PostgresDatabase(Database):
 
     def __init__(self, dsn: str, bin_dir: Path | None = None) -> None:
         self.dsn = dsn
-        self.bin_dir = bin_dir
         self._session: psycopg.Connection | None = None
         self._working: psycopg.Connection | None = None
         self._tools = ClientTools(bin_dir, self._scrub)

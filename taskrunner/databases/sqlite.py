@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from temporalio.exceptions import ApplicationError
+
 from taskrunner.databases.base import (
     BackupCheck,
     ColumnKind,
@@ -57,6 +59,11 @@ def _translated(what: str) -> contextlib.AbstractContextManager[None]:
     return translated(what, sqlite3.Error, _error_type)
 
 
+def missing_file(path: Path) -> ApplicationError:
+    """The error of a SQLite file that is not there (sqlite3 would create an empty one)."""
+    return configuration_error(f"SQLite database {path} does not exist")
+
+
 def _param(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime(SQLITE_TIME_FORMAT)
@@ -86,8 +93,7 @@ class SqliteDatabase(Database):
     ) -> Iterator[sqlite3.Connection]:
         path = path or self.path
         if not create and not path.is_file():
-            # sqlite3.connect would silently create an empty database instead.
-            raise configuration_error(f"SQLite database {path} does not exist")
+            raise missing_file(path)
         mode = "rwc" if create else "rw"
         conn = sqlite3.connect(
             f"file:{path}?mode={mode}",

@@ -6,6 +6,7 @@ import asyncio
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from taskrunner.errors import UserError, configuration_error
@@ -57,5 +58,16 @@ class JobActivities:
             else:
                 if record.status not in UNFINISHED:
                     return JobTaskEnded(status=record.status, error=record.last_error)
-            await asyncio.sleep(delay)
+            if await _worker_stops_within(delay):
+                # Only a wait: give it up now rather than hold the worker's graceful
+                # shutdown; the next attempt (retried without limit) waits on elsewhere.
+                raise ApplicationError("the worker is stopping; another attempt waits on")
             delay = min(delay * 1.5, POLL[1])
+
+
+async def _worker_stops_within(seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(activity.wait_for_worker_shutdown(), seconds)
+    except TimeoutError:
+        return False
+    return True

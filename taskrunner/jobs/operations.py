@@ -7,7 +7,7 @@ the server runs, whether the job came from the settings or from ``jobs add``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,14 +21,13 @@ from taskrunner.jobs.models import DailySlot, JobFireResult
 from taskrunner.jobs.schedule import (
     CLI_ORIGIN,
     JOB_ID_PREFIX,
-    backup_cron,
+    JobSchedule,
     check_job,
     describe_spec,
     job_schedule,
     job_schedule_id,
 )
-from taskrunner.schedules.apply import describe_or_none, ours
-from taskrunner.schedules.declarations import MEMO_KEY
+from taskrunner.schedules.apply import create, describe_or_none, our_schedule_ids, ours
 from taskrunner.schedules.operations import Triggered, trigger_handle
 from taskrunner.settings import Settings
 from taskrunner.settings.jobs import JobSettings
@@ -47,15 +46,15 @@ class JobView:
     backup: str | None
     """The backup cron of a once-per-local-day job."""
     paused: bool
-    note: str | None
-    next_runs: list[datetime]
-    """In the job's zone; a once-per-local-day job's first fire of each day only."""
-    last_run: datetime | None
-    last_workflow_id: str | None
-    last_result: str | None
-    last_task_id: str | None
-    applied: bool = True
+    applied: bool
     """False: declared in the settings, not on the server yet (no next runs known)."""
+    note: str | None = None
+    next_runs: list[datetime] = field(default_factory=list)
+    """In the job's zone; a once-per-local-day job's first fire of each day only."""
+    last_run: datetime | None = None
+    last_workflow_id: str | None = None
+    last_result: str | None = None
+    last_task_id: str | None = None
 
 
 async def job_description(client: Client, settings: Settings, name: str) -> ScheduleDescription:
@@ -75,13 +74,8 @@ async def job_description(client: Client, settings: Settings, name: str) -> Sche
 async def job_names(client: Client, settings: Settings) -> list[str]:
     """The jobs on the server (settings' and the CLI's), read from the schedule listing."""
     prefix = settings.schedules.id_prefix + JOB_ID_PREFIX
-    found = []
-    async for listed in await client.list_schedules():
-        if listed.id.startswith(prefix) and (await listed.memo()).get(MEMO_KEY) == (
-            settings.task_queue
-        ):
-            found.append(listed.id.removeprefix(prefix))
-    return sorted(found)
+    found = [sid async for sid in our_schedule_ids(client, settings) if sid.startswith(prefix)]
+    return sorted(sid.removeprefix(prefix) for sid in found)
 
 
 async def view_job(client: Client, settings: Settings, name: str, next_count: int = 3) -> JobView:
@@ -91,7 +85,9 @@ async def view_job(client: Client, settings: Settings, name: str, next_count: in
         job = JobSettings.model_validate(memo.get("job") or {})
     except ValidationError:
         raise UserError(f"job {name!r}: its schedule was written by another version") from None
-    zone = ZoneInfo(job.timezone or "UTC")
+    origin = CLI_ORIGIN if memo.get("origin") == CLI_ORIGIN else "settings"
+    want = job_schedule(settings, job, origin)
+    zone = ZoneInfo(want.zone)
     last = desc.info.recent_actions[-1] if desc.info.recent_actions else None
     last_id = getattr(last.action, "workflow_id", None) if last else None
     result, task_id = None, None
@@ -101,16 +97,13 @@ async def view_job(client: Client, settings: Settings, name: str, next_count: in
         result = status.name.lower() if status else "unknown"
         if result == "completed":
             task_id = (await handle.result()).task_id
-    slot = job_schedule(settings, job, "settings").daily_slot()
-    return JobView(
-        job=job,
+    return replace(
+        declared_view(want),
         id=desc.id,
-        origin=str(memo.get("origin", "settings")),
-        spec=describe_spec(job),
-        backup=backup_cron(job.cron[0]) if job.cron and slot else None,
         paused=desc.schedule.state.paused,
+        applied=True,
         note=desc.schedule.state.note,
-        next_runs=first_per_day(desc.info.next_action_times, zone, slot)[:next_count],
+        next_runs=first_per_day(desc.info.next_action_times, zone, want.daily_slot())[:next_count],
         last_run=last.scheduled_at.astimezone(zone) if last else None,
         last_workflow_id=last_id,
         last_result=result,
@@ -137,7 +130,8 @@ def first_per_day(
 
 
 async def list_jobs(client: Client, settings: Settings) -> list[JobView | UserError]:
-    """Every job: those on the server, and the settings' ones not applied yet (as errors)."""
+    """Every job: those on the server, and the settings' ones not applied yet (as declared);
+    a job that cannot be read is its error."""
     names = sorted({*await job_names(client, settings), *(j.name for j in settings.jobs)})
     views: list[JobView | UserError] = []
     declared = {job.name: job for job in settings.jobs}
@@ -145,27 +139,20 @@ async def list_jobs(client: Client, settings: Settings) -> list[JobView | UserEr
         try:
             views.append(await view_job(client, settings, name))
         except UserError as err:
-            views.append(unapplied_view(settings, declared[name]) if name in declared else err)
+            known = declared.get(name)
+            views.append(declared_view(job_schedule(settings, known, "settings")) if known else err)
     return views
 
 
-def unapplied_view(settings: Settings, declared: JobSettings) -> JobView:
-    """A settings' job that no apply has created yet, as the settings say it."""
-    want = job_schedule(settings, declared, "settings")
-    job = want.job
+def declared_view(want: JobSchedule) -> JobView:
+    """The job as declared, before the server says anything about it."""
     return JobView(
-        job=job,
+        job=want.job,
         id=want.id,
-        origin="settings",
-        spec=describe_spec(job),
-        backup=backup_cron(job.cron[0]) if job.cron and want.daily_slot() else None,
-        paused=job.paused,
-        note=None,
-        next_runs=[],
-        last_run=None,
-        last_workflow_id=None,
-        last_result=None,
-        last_task_id=None,
+        origin=want.origin,
+        spec=describe_spec(want.job),
+        backup=want.backup(),
+        paused=want.job.paused,
         applied=False,
     )
 
@@ -182,9 +169,7 @@ async def add_job(
     check_job(job, settings, task_types)
     want = job_schedule(settings, job, CLI_ORIGIN)
     try:
-        await client.create_schedule(
-            want.id, want.to_schedule(), memo={MEMO_KEY: settings.task_queue}
-        )
+        await create(client, settings, want)
     except ScheduleAlreadyRunningError:
         raise UserError(
             f"job {job.name!r} exists already; `taskrunner jobs remove {job.name}` first"

@@ -8,8 +8,6 @@ fingerprint of everything sent, so an apply with nothing changed sends nothing.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -31,7 +29,7 @@ from taskrunner.jobs.models import DailySlot, JobFire
 from taskrunner.jobs.workflow import JobFireWorkflow
 from taskrunner.queue.admission import check_spec
 from taskrunner.queue.models import TaskSpec
-from taskrunner.schedules.declarations import MEMO_KEY
+from taskrunner.schedules.declarations import MEMO_KEY, fingerprint_of
 from taskrunner.settings import Settings
 from taskrunner.settings.jobs import JobSettings, duration_text, fixed_time
 from taskrunner.tasks.builtin import payload_context
@@ -69,7 +67,7 @@ class JobSchedule:
 
     id: str
     job: JobSettings
-    """With ``timezone`` and ``queue`` resolved."""
+    """With ``timezone`` and ``queue`` filled in from the settings (see job_schedule)."""
     origin: Origin
     task_queue: str
     key_prefix: str
@@ -86,37 +84,43 @@ class JobSchedule:
     def paused(self) -> bool:
         return self.job.paused
 
+    @property
+    def zone(self) -> str:
+        assert self.job.timezone is not None  # job_schedule filled it in
+        return self.job.timezone
+
+    @property
+    def queue(self) -> str:
+        assert self.job.queue is not None  # job_schedule filled it in
+        return self.job.queue
+
+    def backup(self) -> str | None:
+        """The backup cron of a once-per-local-day job (None: not one, or none possible)."""
+        return backup_cron(self.job.cron[0]) if self.job.daily and self.job.cron else None
+
     def crons(self) -> list[str]:
         """The job's crons, plus the backup fire of a once-per-local-day job."""
-        crons = list(self.job.cron or [])
-        if self.job.daily:
-            backup = backup_cron(crons[0])
-            crons += [backup] if backup else []
-        return crons
+        backup = self.backup()
+        return [*(self.job.cron or []), *([backup] if backup else [])]
 
     def daily_slot(self) -> DailySlot | None:
         """The fire times a once-per-local-day job's keys are made for (None: not one)."""
         found = fixed_time(self.job.cron) if self.job.daily else None
-        if found is None or not self.job.cron:
+        if found is None:
             return None
         hour, minute = found
-        has_backup = backup_cron(self.job.cron[0]) is not None
         return DailySlot(
             timezone=self.zone,
             at=time(hour, minute),
-            backup=time((hour + 1) % 24, minute) if has_backup else None,
+            backup=time((hour + 1) % 24, minute) if self.backup() else None,
         )
-
-    @property
-    def zone(self) -> str:
-        return self.job.timezone or "UTC"
 
     def fire_input(self) -> JobFire:
         job = self.job
         return JobFire(
             job=job.name,
             key_prefix=self.key_prefix,
-            queue=job.queue or "default",
+            queue=self.queue,
             task=TaskSpec(type=job.task, payload=job.payload, priority=job.priority),
             wait=job.overlap == "skip",
             daily=self.daily_slot(),
@@ -157,7 +161,7 @@ class JobSchedule:
             "task_queue": self.task_queue,
             "memo": self.memo(),
         }
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+        return fingerprint_of(content)
 
     def to_schedule(self) -> Schedule:
         job = self.job
@@ -168,7 +172,7 @@ class JobSchedule:
                 id=f"{self.id}/run",
                 task_queue=self.task_queue,
                 memo={MEMO_KEY: {**self.memo(), "fingerprint": self.fingerprint()}},
-                static_summary=f"job {job.name}: enqueue {job.task} into queue {job.queue}",
+                static_summary=f"job {job.name}: enqueue {job.task} into queue {self.queue}",
             ),
             spec=self.spec(),
             policy=SchedulePolicy(overlap=OVERLAP[job.overlap], catchup_window=job.catchup_window),
@@ -195,22 +199,16 @@ def instant(value: date | datetime | None, zone: ZoneInfo, end_of_day: bool = Fa
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
-def resolved(job: JobSettings, settings: Settings) -> JobSettings:
-    """The job with its defaults from the top-level settings (zone, queue)."""
-    return job.model_copy(
-        update={
-            "timezone": job.timezone or settings.timezone,
-            "queue": job.queue or settings.queue.name,
-        }
-    )
-
-
 def job_schedule(settings: Settings, job: JobSettings, origin: Origin) -> JobSchedule:
-    full = resolved(job, settings)
+    """The job's schedule, its zone and queue defaulting to the top-level settings'."""
+    defaults = {
+        "timezone": job.timezone or settings.timezone,
+        "queue": job.queue or settings.queue.name,
+    }
     prefix = settings.schedules.id_prefix
     return JobSchedule(
         id=job_schedule_id(settings, job.name),
-        job=full,
+        job=job.model_copy(update=defaults),
         origin=origin,
         task_queue=settings.task_queue,
         key_prefix=f"job:{prefix}{job.name}",

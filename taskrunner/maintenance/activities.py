@@ -18,11 +18,8 @@ from typing import Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from taskrunner.databases import (
-    Database,
-    SqliteDatabase,
-    open_database,
-)
+from taskrunner.databases import Database, SqliteDatabase, open_database
+from taskrunner.databases.sqlite import missing_file
 from taskrunner.errors import BACKUP_FOLDER_ERROR, configuration_error
 from taskrunner.maintenance.backups import (
     PARTIAL_SUFFIX,
@@ -87,7 +84,7 @@ class DatabaseActivities:
         )
         if isinstance(engine, SqliteDatabase) and not engine.path.is_file():
             if target.path is not None:
-                raise configuration_error(f"SQLite database {engine.path} does not exist")
+                raise missing_file(engine.path)
             info.exists = False
             info.detail = NOT_CREATED_YET.format(path=engine.path)
         return info

@@ -39,6 +39,26 @@ def _pattern(target: str, partial: bool) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(safe_name(target))}-{_STAMP}\.[a-z]+{tail}$")
 
 
+def _locked(path: Path, flags: int, wait: bool) -> int | None:
+    """A descriptor of ``path`` holding an exclusive ``flock`` on it, or None.
+
+    None when ``path`` is gone (maybe deleted between our open and our lock: the
+    lock would then be on a file nobody sees) or, unless ``wait``, held by another.
+    """
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path).st_ino == os.fstat(fd).st_ino:
+            return fd
+    except (BlockingIOError, FileNotFoundError):
+        pass
+    os.close(fd)
+    return None
+
+
 @contextlib.contextmanager
 def claimed(path: Path) -> Iterator[None]:
     """Create ``path`` and hold an exclusive lock on it while the block writes it.
@@ -46,14 +66,9 @@ def claimed(path: Path) -> Iterator[None]:
     The writer (sqlite3, pg_dump) opens the same file by name and writes into this
     inode; the lock lives on our descriptor, which no child inherits.
     """
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        # A cleaner may have deleted the file between our open and our lock: start over.
-        with contextlib.suppress(FileNotFoundError):
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                break
-        os.close(fd)
+    fd = None
+    while fd is None:  # a cleaner deleted the file between our open and our lock
+        fd = _locked(path, os.O_RDWR | os.O_CREAT, wait=True)
     try:
         yield
     finally:
@@ -65,25 +80,16 @@ def remove_unclaimed_partials(folder: Path, target: str) -> list[Path]:
     ours = _pattern(target, partial=True)
     removed = []
     for path in sorted(folder.glob(f"*{PARTIAL_SUFFIX}")):
-        if not ours.match(path.name):
-            continue
+        fd = _locked(path, os.O_RDONLY, wait=False) if ours.match(path.name) else None
+        if fd is None:
+            continue  # not ours, gone, or being written right now
         try:
-            fd = os.open(path, os.O_RDONLY)
+            path.unlink()
         except FileNotFoundError:
             continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue  # being written right now
-        try:
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                path.unlink()
-                removed.append(path)
-        except FileNotFoundError:
-            pass
         finally:
             os.close(fd)
+        removed.append(path)
     return removed
 
 

@@ -13,12 +13,11 @@ resumes the same page and skips the channels that confirmed it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
 from temporalio import activity
@@ -46,8 +45,9 @@ from taskrunner.notifications.models import (
     Notification,
 )
 from taskrunner.notifications.pages import Request, Verdict
-from taskrunner.policies import NOTIFY_HEARTBEAT_TIMEOUT, NOTIFY_TIMEOUT
+from taskrunner.policies import NOTIFY_TIMEOUT
 from taskrunner.settings import Settings
+from taskrunner.tasks.common import heartbeating
 
 __all__ = ["NotificationActivities", "console_line"]
 
@@ -57,8 +57,6 @@ T = TypeVar("T")
 RESERVATION_SECONDS = NOTIFY_TIMEOUT.total_seconds()
 """How long a page stays reserved for its sender: no attempt outlives its start-to-close
 timeout, so after this its sender is dead or gave up, and another may take the page over."""
-HEARTBEAT_SECONDS = NOTIFY_HEARTBEAT_TIMEOUT.total_seconds() / 5
-"""How often a running delivery tells Temporal it is alive."""
 
 
 def identity(notification: Notification) -> str:
@@ -125,8 +123,7 @@ class NotificationActivities:
             holder=holder(),
             priority=notification.priority,
             now=now,
-            # A zero cooldown always sends: sent now, and the cooldown restarts from it.
-            cooldown=0.0 if notification.ignore_cooldown else self.settings.cooldown_seconds,
+            cooldown=self.settings.cooldown_seconds,
             alert=notification.alert,
             message=notification.message,
             force=notification.ignore_cooldown,
@@ -142,13 +139,11 @@ class NotificationActivities:
             return DeliveryReport(delivered=False, suppressed=True, detail=self._why(request, page))
         note = notification.model_copy(update={"delivery_id": page.page_id})
         todo = [c for c in channels if c.name not in page.confirmed]
-        async with _heartbeating():
+        # Heartbeats while the channels are tried: a dead worker's run is retried soon.
+        async with heartbeating(lambda: "delivering"):
             tried = await asyncio.gather(*(self._deliver(c, note, request, page) for c in todo))
         by_name = {r.channel: r for r in tried}
-        results = [
-            by_name.get(c.name) or ChannelResult(channel=c.name, delivered=True, attempts=0)
-            for c in channels
-        ]
+        results = [by_name.get(r.channel, r) for r in _earlier(channels, page)]
         delivered = any(r.delivered for r in results)
         await self._state(None, self._record, notification, request, page, results, delivered)
         return DeliveryReport(delivered=delivered, channels=results)
@@ -232,6 +227,7 @@ class NotificationActivities:
 
 
 def _earlier(channels: list[Channel], page: Reservation) -> list[ChannelResult]:
+    """Each channel as the page's earlier attempts left it: confirmed, or not yet."""
     return [
         ChannelResult(
             channel=c.name,
@@ -259,24 +255,3 @@ async def _attempt(channel: Channel, notification: Notification) -> Failure | No
         final = isinstance(err, ChannelError) and not err.retryable
         return Failure(redact(describe(err), channel.secrets()), final)
     return None
-
-
-@contextlib.asynccontextmanager
-async def _heartbeating() -> AsyncIterator[None]:
-    """Heartbeat while the channels are tried, so a dead worker's run is retried soon."""
-    if not activity.in_activity():
-        yield
-        return
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat("delivering")
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

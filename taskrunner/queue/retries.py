@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from taskrunner.errors import INVALID_TASK
-    from taskrunner.events import attempts, duration, event, one_line
+    from taskrunner.events import attempts, duration, event, first_line
     from taskrunner.queue.attempts import DETACH_AFTER, AttemptFailure
     from taskrunner.queue.models import TaskRecord
     from taskrunner.queue.state import QueueState
@@ -76,10 +76,10 @@ def settle(state: QueueState, record: TaskRecord, outcome: Outcome, now: datetim
     task = f"task {record.id} ({record.type})"
     if delay is None:
         state.fail(record, outcome.message, now)
-        line = f"✗ {task} failed after {attempts(record.attempts)}: {one_line(outcome.message)}"
+        line = f"✗ {task} failed after {attempts(record.attempts)}: {first_line(outcome.message)}"
         workflow.logger.warning(line, extra=event(line))
         return Settled.FAILED
-    why = one_line(outcome.message)
+    why = first_line(outcome.message)
     line = f"↻ {task} attempt {record.attempts} failed, next in {duration(delay)}: {why}"
     workflow.logger.info(line, extra=event(line))
     state.retry_later(record, outcome.message, now + delay)

@@ -7,7 +7,7 @@ declared, and never touch a schedule we do not manage or a job added from the CL
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -102,18 +102,30 @@ async def apply_schedules(
 
 
 async def apply_one(client: Client, settings: Settings, want: Managed) -> ApplyResult:
-    kind = want.kind
     handle = client.get_schedule_handle(want.id)
     current = await describe_or_none(handle)
     if current is None:
-        await client.create_schedule(
-            want.id, want.to_schedule(), memo={MEMO_KEY: settings.task_queue}
-        )
-        return ApplyResult(want.name, want.id, "created", kind)
+        await create(client, settings, want)
+        return ApplyResult(want.name, want.id, "created", want.kind)
     if ours(current).get("fingerprint") != want.fingerprint():
         await handle.update(_replace_with(want))
-        return ApplyResult(want.name, want.id, "updated", kind)
-    return ApplyResult(want.name, want.id, "unchanged", kind)
+        return ApplyResult(want.name, want.id, "updated", want.kind)
+    return ApplyResult(want.name, want.id, "unchanged", want.kind)
+
+
+async def create(client: Client, settings: Settings, want: Managed) -> None:
+    """Create the schedule, marked as ours (its memo names our task queue) for listing."""
+    await client.create_schedule(want.id, want.to_schedule(), memo={MEMO_KEY: settings.task_queue})
+
+
+async def our_schedule_ids(client: Client, settings: Settings) -> AsyncIterator[str]:
+    """The ids of the schedules this runner manages, as the listing has them: under our
+    id prefix and marked as ours (see :func:`create`). Others' are never touched."""
+    async for listed in await client.list_schedules():
+        if not listed.id.startswith(settings.schedules.id_prefix):
+            continue
+        if (await listed.memo()).get(MEMO_KEY) == settings.task_queue:
+            yield listed.id
 
 
 def _replace_with(want: Managed) -> Callable[[ScheduleUpdateInput], ScheduleUpdate]:
@@ -131,17 +143,16 @@ async def _delete_undeclared(
     client: Client, settings: Settings, keep: set[str]
 ) -> list[ApplyResult]:
     deleted = []
-    async for listed in await client.list_schedules():
-        if listed.id in keep or not listed.id.startswith(settings.schedules.id_prefix):
+    async for sid in our_schedule_ids(client, settings):
+        if sid in keep:
             continue
-        memo = await listed.memo()
-        if memo.get(MEMO_KEY) != settings.task_queue:
-            continue  # not ours: never touched
-        handle = client.get_schedule_handle(listed.id)
+        handle = client.get_schedule_handle(sid)
         current = await describe_or_none(handle)
-        if current is None or ours(current).get("origin") == CLI_ORIGIN:
-            continue  # gone already, or a job added from the CLI: only `jobs remove` ends it
+        if current is None:
+            continue  # deleted since it was listed
+        entry = ours(current)
+        if entry.get("origin") == CLI_ORIGIN:
+            continue  # a job added from the CLI: only `jobs remove` ends it
         await handle.delete()
-        kind = "job" if ours(current).get("kind") == "job" else "schedule"
-        deleted.append(ApplyResult(listed.id, listed.id, "deleted", kind))
+        deleted.append(ApplyResult(sid, sid, "deleted", str(entry.get("kind", "schedule"))))
     return deleted

@@ -118,6 +118,11 @@ def declaration(name: str) -> Declaration:
     raise UserError(f"unknown schedule {name!r}; known schedules: {known}")
 
 
+def fingerprint_of(content: dict[str, Any]) -> str:
+    """A short hash of what apply would send (kept in the schedule's memo to compare)."""
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class DesiredSchedule:
     """A declaration with the settings applied: exactly what should exist on the server."""
@@ -151,7 +156,7 @@ class DesiredSchedule:
             "args": [self.arg.model_dump(mode="json")],
             "paused": self.paused,
         }
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+        return fingerprint_of(content)
 
     def to_schedule(self) -> Schedule:
         decl = self.declaration

@@ -119,7 +119,7 @@ async def trigger_handle(handle: ScheduleHandle) -> Triggered:
     delay = 0.05
     while True:
         info = (await handle.describe()).info
-        new = [_started(a) for a in info.recent_actions if _started(a)[0] not in seen]
+        new = [ids for ids in map(_started, info.recent_actions) if ids[0] not in seen]
         if info.num_actions > before.num_actions and new:
             return Triggered(workflow_id=new[-1][0], run_id=new[-1][1])
         if info.num_actions_skipped_overlap > before.num_actions_skipped_overlap:

@@ -20,7 +20,7 @@ from taskrunner.timezones import validate_timezone
 
 JOB_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 """A job's name is a slug: it is part of its schedule's id and of its tasks' keys."""
-DEFAULT_CATCHUP = "15m"
+DEFAULT_CATCHUP = timedelta(minutes=15)
 """A fire missed while the server was down still runs if it is at most this late."""
 MIN_CATCHUP = timedelta(seconds=10)
 """The server's own floor for a schedule's catch-up window."""
@@ -78,7 +78,7 @@ class JobSettings(BaseModel):
     """Create the schedule paused (an operator's pause survives later applies)."""
     overlap: Literal["skip", "allow"] = "skip"
     """skip: no fire while the previous fire's task is pending or running; allow: always."""
-    catchup_window: timedelta = Field(default_factory=lambda: parse_duration(DEFAULT_CATCHUP))
+    catchup_window: timedelta = DEFAULT_CATCHUP
     """How late a fire missed while the server was down may still run."""
     queue: str | None = Field(default=None, pattern=QUEUE_NAME_PATTERN)
     """The queue the task goes to (default: ``queue.name``)."""

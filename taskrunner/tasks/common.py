@@ -51,7 +51,11 @@ async def heartbeating(progress: Callable[[], Any]) -> AsyncIterator[None]:
 
     Blocking steps run in threads; this keeps the activity's heartbeat alive
     through a long one (a dead worker is still noticed: its heartbeats stop).
+    Called outside an activity (a direct call, as ``notify send`` makes), it does nothing.
     """
+    if not activity.in_activity():
+        yield
+        return
     timeout = activity.info().heartbeat_timeout
     interval = (timeout / 3 if timeout else DEFAULT_HEARTBEAT_INTERVAL).total_seconds()
 

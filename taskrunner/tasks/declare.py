@@ -19,10 +19,12 @@ task at once; any other exception is one failed attempt, retried by ``retry``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -55,10 +57,21 @@ class TaskContext:
     attempt: int
     """1 for the first attempt of the task, counted across retries."""
     settings: Settings
+    loop: asyncio.AbstractEventLoop = field(repr=False, compare=False)
+    """The worker's event loop: the SDK's heartbeat must be called there."""
 
     def heartbeat(self, *details: Any) -> None:
-        """Report progress (needed when the type has a ``heartbeat`` timeout); thread-safe."""
-        activity.heartbeat(*details)
+        """Report progress (needed when the type has a ``heartbeat`` timeout); callable
+        from a sync handler's thread as from an async handler."""
+        try:
+            on_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            activity.heartbeat(*details)
+        else:  # the copied context carries the activity's, for the SDK to find
+            beat = functools.partial(activity.heartbeat, *details)
+            self.loop.call_soon_threadsafe(beat, context=contextvars.copy_context())
 
 
 def task_type(
@@ -153,6 +166,7 @@ def _activity(
             task_id=task.task_id,
             attempt=task.attempt_offset + activity.info().attempt,
             settings=settings,
+            loop=asyncio.get_running_loop(),
         )
         if is_async:
             outcome = await handler(payload, ctx)
@@ -181,15 +195,7 @@ def as_result(outcome: Any, name: str) -> TaskResult:
 def _never_retrying(policy: RetryPolicy) -> RetryPolicy:
     listed = list(policy.non_retryable_error_types or ())
     missing = [kind for kind in NEVER_RETRIED if kind not in listed]
-    if not missing:
-        return policy
-    return RetryPolicy(
-        initial_interval=policy.initial_interval,
-        backoff_coefficient=policy.backoff_coefficient,
-        maximum_interval=policy.maximum_interval,
-        maximum_attempts=policy.maximum_attempts,
-        non_retryable_error_types=[*listed, *missing],
-    )
+    return replace(policy, non_retryable_error_types=[*listed, *missing]) if missing else policy
 
 
 def _snake(name: str) -> str:

@@ -80,3 +80,23 @@ async def test_the_runner_gives_up_after_repeated_failed_starts(
     assert len(failed) == supervisor.MAX_FAILED_STARTS, lines
     assert "is already in use" in failed[0]
     assert lines[-1] == "giving up: the Temporal server did not start 5 times in a row"
+
+
+async def test_a_runner_whose_server_cannot_come_back_exits_1(tmp_path: Path) -> None:
+    async with running_runner(tmp_path) as runner:
+        server = runner.server_process()
+        port = runner.settings.server_port
+        with socket.socket() as squatter:
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.kill()
+            server.wait(10)
+            squatter.bind(("127.0.0.1", port))  # every restart now finds the port taken
+            squatter.listen()
+            code = await asyncio.to_thread(runner.terminal.wait, 90)
+    assert code == supervisor.GAVE_UP, runner.terminal.output
+    output = runner.terminal.output
+    assert output.count(f"failed: port {port} on 127.0.0.1 is already in use") == 5, output
+    assert "giving up: the Temporal server did not start 5 times in a row" in output
+    # No graceful wait for a worker that has no server to report to.
+    assert "Stopping now: without a server, running tasks will be retried later" in output
+    assert "Traceback" not in output

@@ -13,7 +13,13 @@ TASKRUNNER = str(Path(sys.executable).with_name("taskrunner"))
 
 
 def cli_env(**env: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TASKRUNNER_", "TEMPORAL_"))}
+    # Nor PYTHONUNBUFFERED: users' output is buffered when it is not a terminal, so a line
+    # that must show at once has to be flushed by the CLI, and tests see what users see.
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TASKRUNNER_", "TEMPORAL_")) and k != "PYTHONUNBUFFERED"
+    }
     clean["PYTHONPATH"] = str(ROOT)
     return {**clean, **env}
 

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import psycopg
 
-POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+def postgres_dsn(database: str, password: str | None = None) -> str:
+    """A DSN of the machine's PostgreSQL; a password is ignored there (trust auth)."""
+    secret = f":{password}" if password else ""
+    return f"postgresql://postgres{secret}@127.0.0.1:5432/{database}"
+
+
+POSTGRES_DSN = postgres_dsn("test")
 """The machine's PostgreSQL (trust auth); tests share the database, so tables are unique."""
 POSTGRES_IMPATIENT_DSN = f"{POSTGRES_DSN}?options=-c%20lock_timeout%3D200"
 """The same database, but a statement gives up after waiting 200 ms for a lock."""
@@ -79,9 +86,10 @@ def sqlite_locked(path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def postgres_locked(table: str) -> Iterator[None]:
-    """Another connection holds an ACCESS EXCLUSIVE lock on ``table``."""
-    with psycopg.connect(POSTGRES_DSN) as conn, conn.transaction():
+def postgres_locked(table: str, dsn: str = POSTGRES_DSN) -> Iterator[None]:
+    """Another connection holds an ACCESS EXCLUSIVE lock on ``table``: a pg_dump or a
+    VACUUM that reaches it waits until the block ends."""
+    with psycopg.connect(dsn) as conn, conn.transaction():
         conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         yield
 
@@ -108,17 +116,3 @@ def postgres_database(rows: int = 0) -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def postgres_dsn(database: str, password: str | None = None) -> str:
-    """A DSN of the machine's PostgreSQL; a password is ignored there (trust auth)."""
-    secret = f":{password}" if password else ""
-    return f"postgresql://postgres{secret}@127.0.0.1:5432/{database}"
-
-
-@contextmanager
-def postgres_items_locked(database: str) -> Iterator[None]:
-    """``items`` of ``database`` locked ACCESS EXCLUSIVE: a pg_dump waits until the block ends."""
-    with psycopg.connect(postgres_dsn(database)) as conn, conn.transaction():
-        conn.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
-        yield

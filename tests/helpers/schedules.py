@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,7 +12,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.workflowservice.v1 import ListScheduleMatchingTimesRequest
 from temporalio.client import Client
 
+from taskrunner.schedules.apply import describe_or_none
 from tests.helpers import assert_eventually
+from tests.helpers.cli import cli_env
+from tests.helpers.terminal import Terminal
 
 UTC = ZoneInfo("UTC")
 
@@ -50,3 +55,31 @@ async def finished_runs(client: Client, prefix: str, guards: int) -> list[Any]:
         return runs
 
     return await assert_eventually(all_finished, timeout=120, interval=1)
+
+
+async def schedule_exists(client: Client, schedule_id: str) -> bool:
+    """Whether the server has the schedule (any other failure of the call is raised)."""
+    return await describe_or_none(client.get_schedule_handle(schedule_id)) is not None
+
+
+async def delete_schedules(client: Client, prefix: str) -> None:
+    """Delete every schedule whose id starts with ``prefix`` (a test's own, on the shared
+    dev server)."""
+    async for listed in await client.list_schedules():
+        if listed.id.startswith(prefix):
+            await client.get_schedule_handle(listed.id).delete()
+
+
+def answered_on_a_terminal(
+    args: list[str], cwd: Path, env: dict[str, str], answer: bytes
+) -> Terminal:
+    """A command that asks first (``schedules delete``, ``jobs remove``), run on a terminal
+    and given ``answer``; ended."""
+    terminal = Terminal(args, cwd, cli_env(**env))
+    try:
+        terminal.read_until("[y/N] ", timeout=60)
+        os.write(terminal.fd, answer)
+        terminal.wait(60)
+    finally:
+        terminal.kill()
+    return terminal

@@ -37,7 +37,8 @@ class HeldConsole:
         return [console_line(n) for n in taken]
 
     def take_all(self) -> list[str]:
-        return self.take(*{n.source for n in self._held})
+        taken, self._held = self._held, []
+        return [console_line(n) for n in taken]
 
 
 _holds: list[HeldConsole] = []
