@@ -1,15 +1,51 @@
-# The worker image: the project installed with its runtime dependencies.
-FROM python:3.11-slim
+# The worker image: the project installed with its runtime dependencies, run as a
+# non-root user. BASE_IMAGE: any Debian-based image with Python 3.11+ (a local rootfs
+# works too): docker build --build-arg BASE_IMAGE=... .
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
+
+# pg_dump/psql for the maintenance tasks' PostgreSQL targets.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-client \
     && rm -rf /var/lib/apt/lists/*
+
+# The runner's user (uid/gid 10001, as docker-compose.yml's `user:` says) owns /data and
+# nothing else: the code under /app and site-packages stay root's, read-only to it.
+RUN groupadd --system --gid 10001 taskrunner \
+    && useradd --system --uid 10001 --gid taskrunner --create-home \
+        --home-dir /home/taskrunner --shell /usr/sbin/nologin taskrunner \
+    && mkdir -p /data \
+    && chown taskrunner:taskrunner /data \
+    && chmod 0700 /data
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY pyproject.toml README.md ./
+
+# Dependencies first, from pyproject.toml alone and an empty stand-in of the package:
+# this layer is rebuilt only when pyproject.toml changes, not with every source edit.
+COPY pyproject.toml ./
+RUN mkdir -p taskrunner workflows activities \
+    && touch README.md starter.py worker.py \
+        taskrunner/__init__.py workflows/__init__.py activities/__init__.py \
+    && pip install . \
+    && rm -rf /app/*
+
+# Then the source, installed over the stand-in without touching the dependencies, and
+# compiled now: the container's file system is read-only at run time.
+COPY pyproject.toml README.md worker.py starter.py ./
 COPY taskrunner ./taskrunner
 COPY workflows ./workflows
 COPY activities ./activities
-COPY worker.py starter.py ./
-RUN pip install --no-cache-dir .
+RUN pip install --no-deps --force-reinstall . \
+    && rm -rf build ./*.egg-info \
+    && python -m compileall -q /app
+
 ENV TASKRUNNER_DATA_DIR=/data
 VOLUME ["/data"]
+USER 10001:10001
+
+# Healthy while this container's worker polls its task queue (see taskrunner/healthcheck.py).
+HEALTHCHECK --interval=30s --timeout=30s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "taskrunner.healthcheck"]
 CMD ["python", "worker.py"]

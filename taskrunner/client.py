@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
+from taskrunner.encryption import converter_for
 from taskrunner.errors import ServerUnreachableError, UserError
 from taskrunner.settings import Settings
 
@@ -37,12 +37,14 @@ def connect_config(settings: Settings, address: str | None = None) -> dict[str, 
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
-    """Connect with the pydantic data converter; one clear error if the server is not there."""
+    """Connect with the pydantic data converter (encrypting when a key is set); one clear
+    error if the server is not there."""
     config = connect_config(settings, address)
     target = config["target_host"]
+    converter = converter_for(settings.encryption)
     try:
         return await asyncio.wait_for(
-            Client.connect(**config, data_converter=pydantic_data_converter),
+            Client.connect(**config, data_converter=converter),
             timeout=settings.connect_timeout_seconds,
         )
     except TimeoutError:

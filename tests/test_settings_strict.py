@@ -110,7 +110,8 @@ def test_unknown_toml_key_is_refused_at_every_level_with_the_nearest_name(
             "TASKRUNNER_BOGUS",
             "1",
             "unknown setting TASKRUNNER_BOGUS: not a setting nor a variable the runner reads "
-            "(TASKRUNNER_CONFIG, TASKRUNNER_SLACK_WEBHOOK_URL, TASKRUNNER_SMTP_PASSWORD; "
+            "(TASKRUNNER_CODEC_TOKEN, TASKRUNNER_CONFIG, TASKRUNNER_ENCRYPTION_KEYS, "
+            "TASKRUNNER_SLACK_WEBHOOK_URL, TASKRUNNER_SMTP_PASSWORD; "
             "a *_env setting adds one)",
             id="top level",
         ),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -39,15 +38,21 @@ async def sync(settings: Any, source: str, table: str = "users", **env: Any) -> 
     return await environment.run(task_activity(DataSyncTask, settings), task)
 
 
+def allowing(make_settings: Any, url: str, **overrides: Any) -> Any:
+    """Settings under which dataSync may fetch from ``url`` (a local peer: named explicitly)."""
+    return make_settings(data_sync={"allowed_urls": [f"{url}/"]}, **overrides)
+
+
 def sqlite_rows(settings: Any, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(settings.sqlite_path(settings.database)) as conn:
         return conn.execute(sql).fetchall()
 
 
 async def test_data_sync_upserts_http_records_into_sqlite_without_duplicates(
-    settings: Any,
+    make_settings: Any,
 ) -> None:
     with http_peer() as peer:
+        settings = allowing(make_settings, peer.url)
         peer.routes["/records.json"] = (200, json.dumps(USERS).encode())
         first = await sync(settings, f"{peer.url}/records.json")
         changed = [{**USERS[0], "name": "Ada Lovelace"}, {"id": 4, "name": "Barbara", "team": "db"}]
@@ -67,9 +72,10 @@ async def test_data_sync_upserts_http_records_into_sqlite_without_duplicates(
 
 async def test_data_sync_upserts_into_postgresql_with_json_columns(make_settings: Any) -> None:
     table = f"users_{uuid.uuid4().hex[:10]}"
-    settings = make_settings(database={"kind": "postgres", "dsn": POSTGRES_DSN})
     try:
         with http_peer() as peer:
+            database = {"kind": "postgres", "dsn": POSTGRES_DSN}
+            settings = allowing(make_settings, peer.url, database=database)
             peer.routes["/records.json"] = (200, json.dumps(USERS).encode())
             await sync(settings, f"{peer.url}/records.json", table)
             update = [{"id": 2, "name": "Grace Hopper", "tags": {"role": "admiral"}}]
@@ -93,12 +99,11 @@ async def test_data_sync_upserts_into_postgresql_with_json_columns(make_settings
     ]
 
 
-async def test_data_sync_reads_a_file_path_and_heartbeats_progress(
-    make_settings: Any, tmp_path: Path
-) -> None:
-    source = tmp_path / "records.json"
-    source.write_text(json.dumps([{"id": i, "value": i * i} for i in range(25)]))
+async def test_data_sync_reads_a_file_path_and_heartbeats_progress(make_settings: Any) -> None:
     settings = make_settings(data_sync={"batch_size": 10})
+    source = settings.imports_dir / "records.json"  # the folder files are read from by default
+    source.parent.mkdir(parents=True)
+    source.write_text(json.dumps([{"id": i, "value": i * i} for i in range(25)]))
     heartbeats: list[Any] = []
     result = await sync(settings, str(source), "squares", on_heartbeat=heartbeats.append)
     assert result.details["records_synced"] == 25
@@ -112,10 +117,11 @@ async def test_data_sync_reads_a_file_path_and_heartbeats_progress(
 
 @pytest.mark.parametrize("status", [404, 501])
 async def test_data_sync_from_a_missing_url_is_a_non_retryable_error(
-    settings: Any, status: int
+    make_settings: Any, status: int
 ) -> None:
     # 501 Not Implemented is a 5xx that no retry changes: final, like a 404.
     with http_peer() as peer:
+        settings = allowing(make_settings, peer.url)
         peer.routes["/gone.json"] = (status, b"no")
         with pytest.raises(ApplicationError) as caught:
             await sync(settings, f"{peer.url}/gone.json")
@@ -124,13 +130,14 @@ async def test_data_sync_from_a_missing_url_is_a_non_retryable_error(
     assert not settings.sqlite_path(settings.database).exists()  # nothing was written
 
 
-async def test_data_sync_retries_a_source_that_is_down(settings: Any) -> None:
+async def test_data_sync_retries_a_source_that_is_down(make_settings: Any) -> None:
     with http_peer() as peer:
         peer.routes["/records.json"] = (503, b"maintenance")
         with pytest.raises(ApplicationError) as unavailable:
-            await sync(settings, f"{peer.url}/records.json")
+            await sync(allowing(make_settings, peer.url), f"{peer.url}/records.json")
+    nobody = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ApplicationError) as refused:
-        await sync(settings, f"http://127.0.0.1:{free_port()}/records.json")
+        await sync(allowing(make_settings, nobody), f"{nobody}/records.json")
     for caught in (unavailable, refused):
         assert caught.value.type == "SourceUnavailable" and not caught.value.non_retryable
 
@@ -146,9 +153,10 @@ async def test_data_sync_retries_a_source_that_is_down(settings: Any) -> None:
     ],
 )
 async def test_data_sync_rejects_bad_records_non_retryably(
-    settings: Any, body: bytes, message: str
+    make_settings: Any, body: bytes, message: str
 ) -> None:
     with http_peer() as peer:
+        settings = allowing(make_settings, peer.url)
         peer.routes["/records.json"] = (200, body)
         with pytest.raises(ApplicationError) as caught:
             await sync(settings, f"{peer.url}/records.json")
@@ -157,11 +165,9 @@ async def test_data_sync_rejects_bad_records_non_retryably(
     assert not settings.sqlite_path(settings.database).exists()  # nothing was written
 
 
-async def test_data_sync_from_a_missing_file_is_a_non_retryable_error(
-    settings: Any, tmp_path: Path
-) -> None:
+async def test_data_sync_from_a_missing_file_is_a_non_retryable_error(settings: Any) -> None:
     with pytest.raises(ApplicationError) as caught:
-        await sync(settings, str(tmp_path / "nope.json"))
+        await sync(settings, str(settings.imports_dir / "nope.json"))
     assert caught.value.non_retryable and "does not exist" in str(caught.value)
 
 

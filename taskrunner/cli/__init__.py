@@ -15,7 +15,18 @@ from typing import Any, NoReturn
 
 from temporalio.service import RPCError, RPCStatusCode
 
-from taskrunner.cli import demo, health, jobs, logs, maintenance, notify, queue, schedules, serve
+from taskrunner.cli import (
+    demo,
+    encryption,
+    health,
+    jobs,
+    logs,
+    maintenance,
+    notify,
+    queue,
+    schedules,
+    serve,
+)
 from taskrunner.client import ADDRESS_ENV
 from taskrunner.datadir import ensure_data_dir
 from taskrunner.errors import UserError
@@ -24,9 +35,9 @@ from taskrunner.settings import load_settings
 
 CLOSED_PIPE = 141
 """Exit status when standard output was closed by its reader (128 + SIGPIPE)."""
-COMMANDS = [serve, demo, health, queue, schedules, jobs, maintenance, notify]
+COMMANDS = [serve, demo, health, queue, schedules, jobs, maintenance, notify, encryption]
 """Modules that each add their subcommands with ``register(subparsers)``."""
-LONG_RUNNING = {"run", "worker"}
+LONG_RUNNING = {"run", "worker", "codec-server"}
 """Commands whose console tells each event (a run ended, a task failed) as it happens."""
 
 

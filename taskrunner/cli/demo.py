@@ -68,7 +68,9 @@ def sample_tasks(source: Path) -> list[TaskSpec]:
 
 
 def write_demo_source(settings: Settings) -> Path:
-    source = (settings.data_dir / "demo" / "external-api.json").resolve()
+    # In a folder dataSync may read files from (data_sync.allowed_dirs; imports/ by default).
+    folder = (settings.data_sync.allowed_dirs or [settings.imports_dir])[0]
+    source = (folder / "demo-external-api.json").resolve()
     source.parent.mkdir(parents=True, exist_ok=True)
     records = [
         {"id": i, "name": f"customer-{i}", "plan": ("free", "pro", "team")[i % 3]}

@@ -14,6 +14,8 @@ from taskrunner.cli.logs import LOG_FILE
 from taskrunner.cli.session import StopSignal, stop_event
 from taskrunner.client import connect, remote_address_configured
 from taskrunner.devserver import DevServer, port_open
+from taskrunner.encryption import load_keys
+from taskrunner.encryption.server import CodecServer, codec_server
 from taskrunner.errors import UserError
 from taskrunner.jobs import operations as job_ops
 from taskrunner.schedules import operations as schedule_ops
@@ -66,10 +68,10 @@ def with_task_modules(
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     settings, task_types = with_task_modules(args, settings)
     stop = stop_event()
-    async with runner_server(settings) as server:
+    async with runner_server(settings) as (server, codec):
         client = await connect(settings)
         async with build_worker(client, settings, task_types=task_types):
-            await print_banner(client, settings, task_types, server)
+            await print_banner(client, settings, task_types, server, codec)
             watcher = asyncio.create_task(_watch(server, stop)) if server else None
             await stop.wait()
             if watcher is not None:
@@ -85,18 +87,26 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 @contextlib.asynccontextmanager
-async def runner_server(settings: Settings) -> AsyncIterator[DevServer | None]:
-    """The embedded server the runner owns, or None when TEMPORAL_ADDRESS names one."""
+async def runner_server(
+    settings: Settings,
+) -> AsyncIterator[tuple[DevServer | None, CodecServer | None]]:
+    """The embedded server the runner owns (None when TEMPORAL_ADDRESS names one) and,
+    when payloads are encrypted, the codec server its web UI decrypts them through."""
     if remote_address_configured():
-        yield None
+        yield None, None
         return
     await refuse_taken_ports(settings)
-    server = DevServer(settings.data_dir, settings.server_port, settings.ui_port)
-    await server.start_async()
-    try:
-        yield server
-    finally:
-        await asyncio.to_thread(server.stop)
+    codec = codec_server(settings) if load_keys(settings.encryption) else None
+    ui_codec = ["--ui-codec-endpoint", codec.url] if codec else []
+    server = DevServer(
+        settings.data_dir, settings.server_port, settings.ui_port, extra_args=ui_codec
+    )
+    with codec or contextlib.nullcontext():
+        await server.start_async()
+        try:
+            yield server, codec
+        finally:
+            await asyncio.to_thread(server.stop)
 
 
 async def refuse_taken_ports(settings: Settings) -> None:
@@ -152,7 +162,11 @@ def _say(line: str) -> None:
 
 
 async def print_banner(
-    client: Client, settings: Settings, task_types: TaskRegistry, server: DevServer | None
+    client: Client,
+    settings: Settings,
+    task_types: TaskRegistry,
+    server: DevServer | None,
+    codec: CodecServer | None = None,
 ) -> None:
     applied = await schedule_ops.apply_schedules(client, settings, task_types)
     print(RULE)
@@ -162,6 +176,8 @@ async def print_banner(
     print(f"Temporal:   {client.service_client.config.target_host}")
     if server is not None and server.ui_url:
         print(f"Web UI:     {server.ui_url}")
+    if codec is not None:
+        print(f"Codec:      {codec.url} (payloads are encrypted; the web UI decrypts through it)")
     print(f"Task queue: {settings.task_queue}")
     print(f"Task types: {task_types.names()}")
     print(f"Data dir:   {settings.data_dir.resolve()}")

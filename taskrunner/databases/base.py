@@ -103,6 +103,19 @@ def upsert_statement(
     return sql, rows
 
 
+def schema_change(
+    table: str, key: str, columns: dict[str, ColumnKind], existing: dict[str, ColumnKind]
+) -> tuple[dict[str, ColumnKind], dict[str, ColumnKind]]:
+    """The columns ``existing`` lacks, and the kind each of ``columns`` is written with.
+
+    An existing column keeps its kind: the table decides how values are stored.
+    """
+    if key not in existing:
+        raise invalid_task_data(f"table {table} has no column {key!r} to upsert by")
+    missing = {name: kind for name, kind in columns.items() if name not in existing}
+    return missing, {name: existing.get(name, kind) for name, kind in columns.items()}
+
+
 @contextlib.contextmanager
 def translated(
     what: str,
@@ -183,8 +196,15 @@ class Database(ABC):
         """Create ``table`` (if missing) with ``key`` as its text primary key."""
 
     @abstractmethod
-    def add_columns(self, table: str, columns: dict[str, ColumnKind]) -> None:
-        """Add columns that later records brought."""
+    def ensure_table(
+        self, table: str, key: str, columns: dict[str, ColumnKind]
+    ) -> dict[str, ColumnKind]:
+        """Create ``table`` or add the columns it lacks, as one step other sessions cannot split.
+
+        Returns the kind each column is written with (an existing column keeps its
+        own). Concurrent syncs into one new table each bringing other columns all
+        succeed; an existing table without the ``key`` column is ``InvalidTaskData``.
+        """
 
     @abstractmethod
     def upsert(

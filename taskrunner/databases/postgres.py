@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from taskrunner.databases.base import (
     QueryResult,
     SizeChange,
     quote_ident,
+    schema_change,
     translated,
     upsert_statement,
 )
@@ -35,6 +37,17 @@ from taskrunner.databases.sales import demo_sales
 
 CONNECT_TIMEOUT_SECONDS = 10
 """Give up connecting after this long (the activity's retry policy tries again)."""
+DDL_ATTEMPTS = 3
+"""Tries of a schema change that lost a catalog race before it fails (retryably)."""
+DDL_RETRY_PAUSE_SECONDS = 0.1
+"""Pause before the next try of a lost schema change, times the attempts so far."""
+
+_CATALOG_CONFLICTS = (
+    psycopg.errors.UniqueViolation,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+)
+"""What DDL racing another session's DDL on the same table raises."""
 
 _TOC_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )", re.MULTILINE)
 """A table definition line of ``pg_restore --list`` (not its TABLE DATA entry)."""
@@ -57,8 +70,23 @@ def _error_type(err: psycopg.Error) -> str:
     return errors.INVALID_TASK_DATA  # data and integrity errors: the records are wrong
 
 
+def _schema_error_type(err: psycopg.Error) -> str:
+    """Like ``_error_type``, but a catalog conflict is another session's DDL: retried.
+
+    During a schema change a unique violation is a catalog row (pg_type, pg_class)
+    another session wrote at the same moment, never a record.
+    """
+    return errors.DATABASE_UNAVAILABLE if isinstance(err, _CATALOG_CONFLICTS) else _error_type(err)
+
+
 def _column_type(kind: ColumnKind) -> str:
     return "JSONB" if kind == "json" else "TEXT"
+
+
+def _create_table_sql(table: str, key: str, columns: dict[str, ColumnKind]) -> str:
+    others = [f"{quote_ident(c)} {_column_type(kind)}" for c, kind in columns.items() if c != key]
+    ddl = ", ".join([f"{quote_ident(key)} TEXT PRIMARY KEY", *others])
+    return f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({ddl})"
 
 
 class PostgresDatabase(Database):
@@ -159,33 +187,66 @@ class PostgresDatabase(Database):
         return QueryResult(columns, [tuple(r) for r in rows[:max_rows]], len(rows) > max_rows)
 
     def table_columns(self, table: str) -> dict[str, ColumnKind] | None:
-        quote_ident(table)
         with self._translated(f"cannot read table {table}"), self._conn.transaction():
-            rows = self._conn.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = %s",
-                (table,),
-            ).fetchall()
+            return self._columns(table)
+
+    def _columns(self, table: str) -> dict[str, ColumnKind] | None:
+        quote_ident(table)
+        rows = self._conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        ).fetchall()
         kinds: dict[str, ColumnKind] = {
             name: "json" if dtype in ("json", "jsonb") else "text" for name, dtype in rows
         }
         return kinds or None
 
     def create_table(self, table: str, key: str, columns: dict[str, ColumnKind]) -> None:
-        others = [
-            f"{quote_ident(c)} {_column_type(kind)}" for c, kind in columns.items() if c != key
-        ]
-        ddl = ", ".join([f"{quote_ident(key)} TEXT PRIMARY KEY", *others])
         with self._translated(f"cannot create table {table}"), self._conn.transaction():
-            self._conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({ddl})")
+            self._conn.execute(_create_table_sql(table, key, columns))
 
-    def add_columns(self, table: str, columns: dict[str, ColumnKind]) -> None:
-        with self._translated(f"cannot add columns to {table}"), self._conn.transaction():
-            for column, kind in columns.items():
+    def ensure_table(
+        self, table: str, key: str, columns: dict[str, ColumnKind]
+    ) -> dict[str, ColumnKind]:
+        what = f"cannot prepare table {table}"
+        with translated(what, psycopg.Error, _schema_error_type, scrub=self._scrub):
+            attempt = 1
+            while True:
+                try:
+                    return self._ensure_table_once(table, key, columns)
+                except _CATALOG_CONFLICTS:
+                    # Only a creator outside the lock gets here (another program, a
+                    # manual CREATE TABLE): the next attempt sees its committed table.
+                    if attempt >= DDL_ATTEMPTS:
+                        raise
+                    time.sleep(DDL_RETRY_PAUSE_SECONDS * attempt)
+                    attempt += 1
+
+    def _ensure_table_once(
+        self, table: str, key: str, columns: dict[str, ColumnKind]
+    ) -> dict[str, ColumnKind]:
+        name = quote_ident(table)
+        with self._conn.transaction():
+            # Concurrent CREATE TABLEs of one name collide in the catalog (a unique
+            # violation on pg_type that IF NOT EXISTS does not prevent), and a sync
+            # that saw no table would skip the columns of the one that created it.
+            # So syncs of one table take turns, each reading the columns in its turn.
+            self._conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || %s))",
+                (table,),
+            )
+            existing = self._columns(table)
+            if existing is None:
+                self._conn.execute(_create_table_sql(table, key, columns))
+                existing = self._columns(table) or {}
+            missing, kinds = schema_change(table, key, columns, existing)
+            for column, kind in missing.items():
                 self._conn.execute(
-                    f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS "
+                    f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "
                     f"{quote_ident(column)} {_column_type(kind)}"
                 )
+        return kinds
 
     def upsert(
         self, table: str, key: str, columns: dict[str, ColumnKind], records: list[dict[str, Any]]

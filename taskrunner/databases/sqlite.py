@@ -20,6 +20,7 @@ from taskrunner.databases.base import (
     QueryResult,
     SizeChange,
     quote_ident,
+    schema_change,
     translated,
     upsert_statement,
 )
@@ -176,22 +177,34 @@ class SqliteDatabase(Database):
 
     def table_columns(self, table: str) -> dict[str, ColumnKind] | None:
         with _translated(f"cannot read table {table}"):
-            rows = self._conn.execute(f"PRAGMA table_info({quote_ident(table)})").fetchall()
+            return self._columns(table)
+
+    def _columns(self, table: str) -> dict[str, ColumnKind] | None:
+        rows = self._conn.execute(f"PRAGMA table_info({quote_ident(table)})").fetchall()
         # SQLite has no JSON type: JSON is stored as text either way.
         return {row[1]: "text" for row in rows} or None
 
     def create_table(self, table: str, key: str, columns: dict[str, ColumnKind]) -> None:
-        others = [f"{quote_ident(c)} TEXT" for c in columns if c != key]
-        ddl = ", ".join([f"{quote_ident(key)} TEXT PRIMARY KEY", *others])
         with _translated(f"cannot create table {table}"), self._conn:
-            self._conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({ddl})")
+            self._conn.execute(_create_table_sql(table, key, columns))
 
-    def add_columns(self, table: str, columns: dict[str, ColumnKind]) -> None:
-        with _translated(f"cannot add columns to {table}"), self._conn:
-            for column in columns:
-                self._conn.execute(
-                    f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(column)} TEXT"
-                )
+    def ensure_table(
+        self, table: str, key: str, columns: dict[str, ColumnKind]
+    ) -> dict[str, ColumnKind]:
+        name = quote_ident(table)
+        with _translated(f"cannot prepare table {table}"), self._conn:
+            # The write lock is taken before the schema is read: a concurrent sync
+            # waits for it (busy_timeout, then a retryable "locked") and then reads
+            # this one's columns instead of creating or adding them a second time.
+            self._conn.execute("BEGIN IMMEDIATE")
+            existing = self._columns(table)
+            if existing is None:
+                self._conn.execute(_create_table_sql(table, key, columns))
+                return dict(columns)
+            missing, kinds = schema_change(table, key, columns, existing)
+            for column in missing:
+                self._conn.execute(f"ALTER TABLE {name} ADD COLUMN {quote_ident(column)} TEXT")
+            return kinds
 
     def upsert(
         self, table: str, key: str, columns: dict[str, ColumnKind], records: list[dict[str, Any]]
@@ -224,6 +237,12 @@ class SqliteDatabase(Database):
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def _create_table_sql(table: str, key: str, columns: dict[str, ColumnKind]) -> str:
+    others = [f"{quote_ident(c)} TEXT" for c in columns if c != key]
+    ddl = ", ".join([f"{quote_ident(key)} TEXT PRIMARY KEY", *others])
+    return f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({ddl})"
 
 
 def _count_tables(conn: sqlite3.Connection) -> int:

@@ -60,7 +60,7 @@ class JobView:
 async def job_description(client: Client, settings: Settings, name: str) -> ScheduleDescription:
     """The job's schedule as the server has it, or a one-line UserError."""
     found = await describe_or_none(client.get_schedule_handle(job_schedule_id(settings, name)))
-    if found is None or ours(found).get("kind") != "job":
+    if found is None or (await ours(client, found)).get("kind") != "job":
         declared = [job.name for job in settings.jobs]
         hint = (
             "run `taskrunner schedules apply` to create the settings' jobs"
@@ -80,7 +80,7 @@ async def job_names(client: Client, settings: Settings) -> list[str]:
 
 async def view_job(client: Client, settings: Settings, name: str, next_count: int = 3) -> JobView:
     desc = await job_description(client, settings, name)
-    memo = ours(desc)
+    memo = await ours(client, desc)
     try:
         job = JobSettings.model_validate(memo.get("job") or {})
     except ValidationError:

@@ -7,7 +7,7 @@ declared, and never touch a schedule we do not manage or a job added from the CL
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,7 +20,6 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
-from temporalio.converter import PayloadConverter
 from temporalio.service import RPCError, RPCStatusCode
 
 from taskrunner.jobs.schedule import CLI_ORIGIN, check_job, desired_jobs
@@ -67,12 +66,13 @@ async def describe_or_none(handle: ScheduleHandle) -> ScheduleDescription | None
         raise
 
 
-def ours(description: ScheduleDescription) -> dict[str, Any]:
-    """Our entry in the schedule action's memo (described schedules hold raw payloads)."""
+async def ours(client: Client, description: ScheduleDescription) -> dict[str, Any]:
+    """Our entry in the schedule action's memo (described schedules hold raw payloads,
+    encrypted when a key is set: the client's converter decodes them)."""
     memo = getattr(description.schedule.action, "memo", None) or {}
     value = memo.get(MEMO_KEY)
     if isinstance(value, Payload):
-        value = PayloadConverter.default.from_payload(value)
+        [value] = await client.data_converter.decode([value])
     return value if isinstance(value, dict) else {}
 
 
@@ -107,8 +107,8 @@ async def apply_one(client: Client, settings: Settings, want: Managed) -> ApplyR
     if current is None:
         await create(client, settings, want)
         return ApplyResult(want.name, want.id, "created", want.kind)
-    if ours(current).get("fingerprint") != want.fingerprint():
-        await handle.update(_replace_with(want))
+    if (await ours(client, current)).get("fingerprint") != want.fingerprint():
+        await handle.update(_replace_with(client, want))
         return ApplyResult(want.name, want.id, "updated", want.kind)
     return ApplyResult(want.name, want.id, "unchanged", want.kind)
 
@@ -128,11 +128,13 @@ async def our_schedule_ids(client: Client, settings: Settings) -> AsyncIterator[
             yield listed.id
 
 
-def _replace_with(want: Managed) -> Callable[[ScheduleUpdateInput], ScheduleUpdate]:
-    def update(input: ScheduleUpdateInput) -> ScheduleUpdate:
+def _replace_with(
+    client: Client, want: Managed
+) -> Callable[[ScheduleUpdateInput], Awaitable[ScheduleUpdate]]:
+    async def update(input: ScheduleUpdateInput) -> ScheduleUpdate:
         schedule = want.to_schedule()
         old = input.description.schedule
-        if ours(input.description).get("paused") == want.paused:
+        if (await ours(client, input.description)).get("paused") == want.paused:
             schedule.state = old.state  # the setting did not change: keep an operator's pause
         return ScheduleUpdate(schedule=schedule)
 
@@ -150,7 +152,7 @@ async def _delete_undeclared(
         current = await describe_or_none(handle)
         if current is None:
             continue  # deleted since it was listed
-        entry = ours(current)
+        entry = await ours(client, current)
         if entry.get("origin") == CLI_ORIGIN:
             continue  # a job added from the CLI: only `jobs remove` ends it
         await handle.delete()

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from taskrunner.errors import ConfigError
+from taskrunner.settings.encryption import EncryptionSettings
 from taskrunner.settings.health import HealthSettings
 from taskrunner.settings.jobs import JobList
 from taskrunner.settings.maintenance import MaintenanceSettings
@@ -85,6 +86,8 @@ class Settings(BaseSettings):
     """Notification channels, routing, retries and alert-storm protection."""
 
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
+    """Payload encryption keys and the codec server (off until a key is configured)."""
     queue: QueueSettings = Field(default_factory=QueueSettings)
     jobs: JobList = Field(default_factory=list)
     """Periodic jobs: each enqueues a task on a cron or an interval (``[[jobs]]``)."""
@@ -116,6 +119,11 @@ class Settings(BaseSettings):
     @property
     def backups_dir(self) -> Path:
         return self.data_dir / "backups"
+
+    @property
+    def imports_dir(self) -> Path:
+        """Where dataSync reads files from unless ``data_sync.allowed_dirs`` says otherwise."""
+        return self.data_dir / "imports"
 
     @classmethod
     def settings_customise_sources(

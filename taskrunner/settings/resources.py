@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from taskrunner.tasks.source_policy import check_prefix
 
 
 class SmtpSettings(BaseModel):
@@ -33,10 +35,20 @@ class DataSyncSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    allowed_dirs: list[Path] | None = None
+    """Folders a file source may be read from (and their subfolders), symlinks resolved;
+    None: ``imports/`` in the data directory; an empty list: no file at all."""
+    allowed_urls: list[Annotated[str, AfterValidator(check_prefix)]] = Field(default_factory=list)
+    """URL prefixes a source may be fetched from, each ``scheme://host[:port]/path``, e.g.
+    ``https://api.example.com/exports/``; ``https://`` or ``http://`` alone: any host of
+    that scheme whose addresses are all public. A loopback, private, link-local (cloud
+    metadata), CGNAT, multicast or reserved address is fetched only from a prefix that
+    names its host. Empty (the default): no URL at all."""
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     """Connect/read timeout of one HTTP(S) source request."""
-    max_source_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
-    """A source larger than this is refused (it would be held in memory)."""
+    max_source_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
+    """A source larger than this is refused before it is read. Parsing takes several times
+    the source's size in memory, for each dataSync task running at once."""
     batch_size: int = Field(default=500, ge=1, le=100_000)
     """Records upserted (and committed) per batch; the activity heartbeats after each."""
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from temporalio import activity
 
 from taskrunner.databases import (
@@ -22,12 +22,15 @@ from taskrunner.tasks.common import (
 )
 from taskrunner.tasks.declare import TaskContext, task_type
 from taskrunner.tasks.registry import TaskPayload, TaskResult
+from taskrunner.tasks.source_policy import DATA_SYNC_POLICY, SourcePolicy, source_scheme
 from taskrunner.tasks.sources import RecordSource
 
 
 class DataSyncPayload(TaskPayload):
     source: str = Field(min_length=1, max_length=2048)
-    """An http(s) URL or a file path holding a JSON array of records."""
+    """An http(s) URL under a prefix of ``data_sync.allowed_urls``, or the absolute path (or
+    ``file://`` URL) of a file in a folder of ``data_sync.allowed_dirs``, holding a JSON
+    array of records. A relative path is refused: the worker's folder is not the caller's."""
     destination: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Table the records are upserted into."""
     key: str = Field(default="id", max_length=63, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -36,9 +39,19 @@ class DataSyncPayload(TaskPayload):
     @field_validator("source")
     @classmethod
     def _known_scheme(cls, source: str) -> str:
-        scheme = source.split("://", 1)[0].lower() if "://" in source else None
+        scheme = source_scheme(source)
         if scheme is not None and scheme not in ("http", "https", "file"):
             raise ValueError(f"source must be an http(s) URL or a file path, not {scheme}://")
+        return source
+
+    @field_validator("source")
+    @classmethod
+    def _allowed(cls, source: str, info: ValidationInfo) -> str:
+        # Checked when the caller knows the settings' policy (context), e.g. at enqueue; on
+        # the text alone (this runs in the workflow sandbox): the worker checks the rest.
+        policy = (info.context or {}).get(DATA_SYNC_POLICY)
+        if policy is not None:
+            SourcePolicy.from_context(policy).check(source)
         return source
 
 
@@ -72,18 +85,12 @@ def prepare(
 def _ready_table(
     session: Database, table: str, key: str, columns: dict[str, ColumnKind]
 ) -> dict[str, ColumnKind]:
-    """Create the table or add missing columns; the kinds to write each column with."""
-    existing = session.table_columns(table)
-    if existing is None:
-        session.create_table(table, key, columns)
-        return columns
-    if key not in existing:
-        raise invalid_task_data(f"table {table} has no column {key!r} to upsert by")
-    missing = {name: kind for name, kind in columns.items() if name not in existing}
-    if missing:
-        session.add_columns(table, missing)
-    # An existing column keeps its kind: the table decides how values are stored.
-    return {name: existing.get(name, kind) for name, kind in columns.items()}
+    """Create the table or add missing columns; the kinds to write each column with.
+
+    One engine call, atomic there: syncs started together into one new table, each
+    bringing other columns, would otherwise create it or add to it over each other.
+    """
+    return session.ensure_table(table, key, columns)
 
 
 @task_type(
@@ -97,7 +104,7 @@ class DataSyncTask:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._source = RecordSource(settings.data_sync)
+        self._source = RecordSource(settings)
         self._batch_size = settings.data_sync.batch_size
 
     async def run(self, payload: DataSyncPayload, ctx: TaskContext) -> TaskResult:

@@ -20,7 +20,7 @@ import pytest
 
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import TaskSpec, TaskStatus
-from tests.helpers import assert_eventually, free_port
+from tests.helpers import assert_eventually
 from tests.helpers.cli import TASKRUNNER
 from tests.helpers.terminal import Runner, running_runner
 
@@ -80,7 +80,11 @@ def test_the_readme_has_command_examples() -> None:
 
 @pytest.fixture(scope="module")
 async def runner(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runner]:
-    async with running_runner(tmp_path_factory.mktemp("readme")) as up:
+    # The examples' dataSync sources are https URLs: allowed as the README's reader would.
+    allowed = json.dumps(["https://"])
+    async with running_runner(
+        tmp_path_factory.mktemp("readme"), TASKRUNNER_DATA_SYNC__ALLOWED_URLS=allowed
+    ) as up:
         yield up
 
 
@@ -122,12 +126,12 @@ def run(command: str, runner: Runner, cwd: Path) -> subprocess.CompletedProcess[
 
 async def known_ids(runner: Runner) -> dict[str, str]:
     """A task the examples made, one still pending (their dataSync due in 2030), and a
-    failed one (made here: a dataSync nothing answers)."""
+    failed one (made here: a dataSync of a file that is not there)."""
     queue = QueueClient(runner.client, runner.settings)
     tasks = await queue.list(None, 100)
     pending = await queue.list(TaskStatus.PENDING, 1)
     assert tasks and pending, "the README's enqueue examples made no (pending) task"
-    source = f"http://127.0.0.1:{free_port()}/records"
+    source = str(runner.settings.imports_dir / "missing.json")
     doomed = await queue.enqueue(
         TaskSpec(type="dataSync", payload={"source": source, "destination": "nowhere"})
     )

@@ -5,6 +5,7 @@ One runner serves the module (a real terminal, the real embedded server)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 from collections.abc import AsyncIterator
@@ -25,15 +26,25 @@ pytestmark = pytest.mark.devserver
 
 
 @pytest.fixture(scope="module")
-async def runner(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runner]:
-    async with running_runner(tmp_path_factory.mktemp("runner")) as up:
+def unreachable() -> str:
+    """A source nothing answers, which the runner may fetch (data_sync.allowed_urls)."""
+    return f"http://127.0.0.1:{free_port()}/records"
+
+
+@pytest.fixture(scope="module")
+async def runner(
+    tmp_path_factory: pytest.TempPathFactory, unreachable: str
+) -> AsyncIterator[Runner]:
+    allowed = json.dumps([unreachable])
+    async with running_runner(
+        tmp_path_factory.mktemp("runner"), TASKRUNNER_DATA_SYNC__ALLOWED_URLS=allowed
+    ) as up:
         yield up
 
 
 async def test_a_failed_task_is_one_console_line_and_its_traceback_is_in_the_log(
-    runner: Runner,
+    runner: Runner, unreachable: str
 ) -> None:
-    unreachable = f"http://127.0.0.1:{free_port()}/records"
     queue = QueueClient(runner.client, runner.settings)
     spec = TaskSpec(type="dataSync", payload={"source": unreachable, "destination": "x"})
     task = await queue.enqueue(spec)

@@ -74,6 +74,7 @@ async def test_stopping_the_runner_lets_the_running_task_finish_once(
         TASKRUNNER_SERVER_PORT=str(port),
         TASKRUNNER_UI_PORT=str(ui_port),
         TASKRUNNER_TASK_QUEUE=f"run-{port}",
+        TASKRUNNER_DATA_SYNC__ALLOWED_URLS=json.dumps([slow_source.url]),
     )
     run = Terminal(["run"], tmp_path, env)
     children: list[psutil.Process] = []

@@ -27,6 +27,8 @@ class HttpPeer:
     requests: list[Recorded] = field(default_factory=list)
     routes: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     """path -> (status, body) for GET; unknown paths answer 200 ``ok``."""
+    redirects: dict[str, str] = field(default_factory=dict)
+    """path -> where a 302 answer to it points (its ``Location``), before ``routes``."""
     hold: int = 0
     """Hold this many next requests unanswered (recorded) until ``release`` is set."""
     holding: threading.Event = field(default_factory=threading.Event)
@@ -57,8 +59,11 @@ def http_peer() -> Iterator[HttpPeer]:
                 peer.holding.set()
                 peer.release.wait(timeout=120)
             status, payload = peer.routes.get(self.path, (200, b"ok"))
+            location = peer.redirects.get(self.path)
             try:
-                self.send_response(status)
+                self.send_response(302 if location is not None else status)
+                if location is not None:
+                    self.send_header("Location", location)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
