@@ -11,9 +11,6 @@ from typing import Any
 
 import pytest
 from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 
 from taskrunner.client import connect
@@ -24,11 +21,11 @@ from taskrunner.errors import ConfigError
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import TaskSpec
 from tests.helpers import free_port
+from tests.helpers.payloads import payloads_in, payloads_in_event
 
 KEY_ENV = "TASKRUNNER_ENCRYPTION_KEYS"
 RECIPIENT = "grace.hopper@navy.example"
 SUBJECT = "Quarterly-launch-codes"
-CORE_MARKER_DATA = ("temporal.api.history.v1.MarkerRecordedEventAttributes.details", "data")
 
 
 async def histories(raw: Client, task_queue: str) -> list[WorkflowHistory]:
@@ -39,37 +36,6 @@ async def histories(raw: Client, task_queue: str) -> list[WorkflowHistory]:
     ]
     assert found, "no workflow ran on the task queue"
     return found
-
-
-def payloads_in(history: WorkflowHistory) -> list[Payload]:
-    """Every payload the history's events carry (inputs, results, failures, markers, memos),
-    but search attributes (the server indexes them, so they are never encrypted) and the
-    SDK core's own bookkeeping of a local activity (its sequence number and timings)."""
-    found: list[Payload] = []
-
-    def walk(message: Message) -> None:
-        if isinstance(message, Payload):
-            found.append(message)
-            return
-        for field, value in message.ListFields():
-            if field.type != field.TYPE_MESSAGE or field.name == "search_attributes":
-                continue
-            repeated = field.is_repeated
-            if repeated and field.message_type and field.message_type.GetOptions().map_entry:
-                items = [v for k, v in value.items() if (field.full_name, k) != CORE_MARKER_DATA]
-            else:
-                items = list(value) if repeated else [value]
-            for item in items:
-                if isinstance(item, Message):
-                    walk(item)
-
-    for event in history.events:
-        walk(event)
-    return found
-
-
-def payloads_in_event(event: HistoryEvent) -> list[Payload]:
-    return payloads_in(WorkflowHistory(workflow_id="", events=[event]))
 
 
 async def run_email_task(make_settings: Any, make_worker: Any, dev_server: DevServer) -> Any:
@@ -122,7 +88,8 @@ async def test_after_rotating_to_a_new_key_old_histories_still_decode(
         await queue.drain()
     raw = await Client.connect(dev_server.address)
     history = await raw.get_workflow_handle(queue.handle.id).fetch_history()
-    first, last = payloads_in_event(history.events[0]), payloads_in_event(history.events[-1])
+    carrying = [found for event in history.events if (found := payloads_in_event(event))]
+    first, last = carrying[0], carrying[-1]
     assert {p.metadata.get("encryption-key-id") for p in first} == {b"old"}
     assert {p.metadata.get("encryption-key-id") for p in last} == {b"new"}  # the newest key
 

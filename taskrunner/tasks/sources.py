@@ -69,7 +69,10 @@ class RecordSource:
     async def _fetch(self, policy: SourcePolicy, source: str) -> bytes:
         url, subject = source, f"source {source}"
         try:
-            async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
+            # No proxy from the environment: it would connect to hosts the policy never saw.
+            async with httpx.AsyncClient(
+                timeout=self._timeout, follow_redirects=False, trust_env=False
+            ) as client:
                 for _ in range(MAX_REDIRECTS + 1):
                     response = await _send(client, policy, url, subject)
                     try:
