@@ -19,8 +19,15 @@ ADDRESS_ENV = "TEMPORAL_ADDRESS"
 
 
 def remote_address_configured() -> bool:
-    """True when the user pointed us at an existing Temporal server."""
-    return bool(os.environ.get(ADDRESS_ENV))
+    """True when the user pointed us at an existing Temporal server: ``TEMPORAL_ADDRESS``,
+    or an address in Temporal's client config profile (``TEMPORAL_CONFIG_FILE``), which
+    :func:`connect` would use (a bad profile is reported there, in one line)."""
+    if os.environ.get(ADDRESS_ENV):
+        return True
+    try:
+        return bool(ClientConfig.load_client_connect_config().get("target_host"))
+    except Exception:  # envconfig raises plain errors for a bad profile file
+        return False
 
 
 def connect_config(settings: Settings, address: str | None = None) -> dict[str, Any]:

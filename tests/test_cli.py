@@ -269,3 +269,14 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path, dev_server: DevS
         os.close(write_end)
     assert done.returncode == 141
     assert done.stderr == ""
+
+
+def test_a_temporal_profile_file_names_the_server_without_temporal_address(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
+    profile = tmp_path / "temporal.toml"
+    profile.write_text(f'[profile.default]\naddress = "{dev_server.address}"\n')
+    result = run_cli("health", cwd=tmp_path, TEMPORAL_CONFIG_FILE=str(profile))
+    assert result.returncode in (0, 1), result.stderr  # 1: the machine's own readings alarm
+    assert "System Health: " in result.stdout
+    assert not (tmp_path / ".taskrunner" / "temporal.db").exists()  # no embedded server
