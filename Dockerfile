@@ -1,13 +1,15 @@
-# The worker image: the project installed with its runtime dependencies, run as a
-# non-root user. BASE_IMAGE: any Debian-based image with Python 3.11+ (a local rootfs
-# works too): docker build --build-arg BASE_IMAGE=... .
+# The worker image: the project installed with its runtime dependencies in a virtualenv,
+# run as a non-root user. BASE_IMAGE: any Debian-based image with Python 3.11+ and venv;
+# where no registry is reachable, `python -m deploy.image` makes one from Debian's archive
+# (docker build --build-arg BASE_IMAGE=temporal-task-runner-base:bookworm --network host .).
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
-# pg_dump/psql for the maintenance tasks' PostgreSQL targets.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends postgresql-client \
-    && rm -rf /var/lib/apt/lists/*
+# pg_dump/psql for the maintenance tasks' PostgreSQL targets (the local base has them).
+RUN command -v pg_dump >/dev/null \
+    || (apt-get update \
+        && apt-get install -y --no-install-recommends postgresql-client \
+        && rm -rf /var/lib/apt/lists/*)
 
 # The runner's user (uid/gid 10001, as docker-compose.yml's `user:` says) owns /data and
 # nothing else: the code under /app and site-packages stay root's, read-only to it.
@@ -18,8 +20,15 @@ RUN groupadd --system --gid 10001 taskrunner \
     && chown taskrunner:taskrunner /data \
     && chmod 0700 /data
 
+# A virtualenv: Debian's own Python refuses system-wide pip installs (PEP 668).
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/taskrunner \
+    PATH=/opt/taskrunner/bin:$PATH
+RUN python3 -m venv /opt/taskrunner
+# Build-time only: a CA bundle for pip (a network inspecting TLS), a package index mirror.
+ARG PIP_CERT
+ARG PIP_INDEX_URL
 WORKDIR /app
 
 # Dependencies first, from pyproject.toml alone and an empty stand-in of the package:

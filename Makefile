@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint bench worker clean venv
+.PHONY: run demo test lint bench worker clean venv image deploy-test
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -30,6 +30,15 @@ worker: $(STAMP)
 # teardown (temporalio sdk-python #300).
 test: $(STAMP)
 	$(BIN)/python tests/run.py $(PYTEST_ARGS)
+
+# The worker image, built here even where no registry answers (deploy/image.py), and the
+# deployment test: two worker containers, one SIGKILLed. Slow the first time (minutes):
+# not part of `make test`; .ci/run runs it.
+image: $(STAMP)
+	$(BIN)/python -m deploy.image
+
+deploy-test: $(STAMP)
+	$(BIN)/python tests/run.py -p no:cacheprovider -s deploy/tests $(PYTEST_ARGS)
 
 # The architecture rules (import contract, module size) are a test: lint runs it too.
 lint: $(STAMP)
