@@ -44,17 +44,26 @@ class Verdict:
     line: str
 
 
-def this_host_polled(pollers: list[PollerInfo], hostname: str, now: float) -> Verdict:
-    """Judge the pollers Temporal listed for the task queue (``now``: Unix seconds)."""
+def this_host_polled(
+    pollers: list[PollerInfo], hostname: str, now: float, identity: str | None = None
+) -> Verdict:
+    """Judge the pollers Temporal listed for the task queue (``now``: Unix seconds).
+
+    This host's worker is the one named ``identity`` (``worker.identity``) when it is set,
+    else any with the SDK's default identity on this host (``<pid>@<hostname>``)."""
     if not pollers:
         return Verdict(UNHEALTHY, "no worker polls the task queue (is the worker running?)")
-    ours = [p for p in pollers if p.identity.endswith(f"@{hostname}")]
+    if identity is not None:
+        ours = [p for p in pollers if p.identity == identity]
+        mine = f"named {identity!r} (worker.identity)"
+    else:
+        ours = [p for p in pollers if p.identity.endswith(f"@{hostname}")]
+        mine = f"on this host ({hostname})"
     if not ours:
         others = ", ".join(sorted({p.identity for p in pollers})[:3])
         return Verdict(
             UNHEALTHY,
-            f"no worker on this host ({hostname}) polls the task queue; "
-            f"{len(pollers)} other poller(s): {others}",
+            f"no worker {mine} polls the task queue; {len(pollers)} other poller(s): {others}",
         )
     latest = max(ours, key=lambda p: p.last_access_time.ToNanoseconds())
     age = max(0.0, now - latest.last_access_time.ToNanoseconds() / 1e9)
@@ -79,7 +88,9 @@ async def check() -> Verdict:
         ),
         timeout=timedelta(seconds=settings.connect_timeout_seconds),
     )
-    verdict = this_host_polled(list(described.pollers), socket.gethostname(), time.time())
+    verdict = this_host_polled(
+        list(described.pollers), socket.gethostname(), time.time(), settings.worker.identity
+    )
     state = "healthy" if verdict.code == HEALTHY else "unhealthy"
     where = f"task queue {settings.task_queue!r} (namespace {client.namespace!r})"
     return Verdict(verdict.code, f"{state}: {where}: {verdict.line}")

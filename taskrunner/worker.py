@@ -11,7 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from taskrunner.health.activities import MonitoringActivities
@@ -31,6 +32,7 @@ from taskrunner.queue.workflow import TaskQueueWorkflow
 from taskrunner.run_log import RunLogInterceptor
 from taskrunner.scheduled.workflow import ScheduledTasksWorkflow
 from taskrunner.settings import Settings
+from taskrunner.settings.worker import WorkerSettings
 from taskrunner.tasks.builtin import payload_context
 from taskrunner.tasks.loading import task_registry
 from taskrunner.tasks.registry import TaskRegistry, activity_name
@@ -46,8 +48,11 @@ WORKFLOWS: list[type] = [
 ]
 """Every workflow the runner executes."""
 
-GRACEFUL_SHUTDOWN = timedelta(seconds=20)
-"""In-flight activities get this long to finish on SIGINT/SIGTERM before cancellation."""
+VERSIONING_BEHAVIORS = {
+    "auto_upgrade": VersioningBehavior.AUTO_UPGRADE,
+    "pinned": VersioningBehavior.PINNED,
+}
+"""The ``worker.versioning_behavior`` setting's values as the SDK's."""
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -61,6 +66,21 @@ def workflow_runner() -> SandboxedWorkflowRunner:
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "pydantic", "pydantic_core"
         )
+    )
+
+
+def deployment_config(worker: WorkerSettings) -> WorkerDeploymentConfig | None:
+    """Worker Deployment versioning, when ``deployment_name`` and ``build_id`` are set.
+
+    Every workflow of the runner takes ``worker.versioning_behavior`` (none declares its
+    own), so a versioned worker needs no change to workflow code.
+    """
+    if worker.deployment_name is None or worker.build_id is None:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(worker.deployment_name, worker.build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VERSIONING_BEHAVIORS[worker.versioning_behavior],
     )
 
 
@@ -113,7 +133,8 @@ def build_worker(
 
     Args:
         client: Connected with the pydantic data converter.
-        settings: What the activities work with.
+        settings: What the activities work with; ``settings.worker`` sets the worker's
+            identity, limits, graceful shutdown and versioning.
         task_types: The task types this worker runs and its queues accept (by default
             the built-in ones plus those of ``settings.task_modules``).
         task_queue: The Temporal task queue to poll (``settings.task_queue`` by default).
@@ -141,5 +162,10 @@ def build_worker(
             RunLogInterceptor(),
         ],
         workflow_runner=workflow_runner(),
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker.graceful_shutdown_seconds),
+        identity=settings.worker.identity,
+        max_concurrent_activities=settings.worker.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker.max_concurrent_workflow_tasks,
+        max_concurrent_local_activities=settings.worker.max_concurrent_local_activities,
+        deployment_config=deployment_config(settings.worker),
     )

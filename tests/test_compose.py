@@ -210,6 +210,9 @@ def test_healthcheck_judges_pollers_by_host_and_age() -> None:
     assert this_host_polled([poller("7@other", 1, now)], "box", now).code == UNHEALTHY
     assert this_host_polled([poller("7@box", stale, now)], "box", now).code == UNHEALTHY
     assert this_host_polled([poller("7@boxer", 1, now)], "box", now).code == UNHEALTHY
+    named = [poller("worker-a", 1, now), poller("1@box", 1, now)]
+    assert this_host_polled(named, "box", now, identity="worker-a").code == HEALTHY
+    assert this_host_polled(named, "box", now, identity="worker-b").code == UNHEALTHY
     fresh = [poller("7@box", stale, now), poller("1@box", 2, now)]
     verdict = this_host_polled(fresh, "box", now)
     assert verdict.code == HEALTHY and "1@box" in verdict.line

@@ -62,7 +62,7 @@ def engine() -> Iterator[DockerEngine]:
 
 @pytest.fixture(scope="module")
 def image(engine: DockerEngine) -> Built:
-    built = build(engine.client)
+    built = build(engine.client, engine.host)
     print(
         f"\nimage {built.tag} on {built.base}: {built.size_bytes / 1e6:.0f} MB, "
         f"built in {built.seconds:.0f} s"
@@ -104,6 +104,8 @@ def start_worker(engine: DockerEngine, image: Built, name: str, env: dict[str, s
         cap_drop=["ALL"],
         security_opt=["no-new-privileges:true"],
         volumes={str(TASKS_DIR): {"bind": "/tasks", "mode": "ro"}},
+        # The image's own HEALTHCHECK command, asked every 2 s instead of every 30 s.
+        healthcheck={"interval": 2_000_000_000, "timeout": 20_000_000_000, "retries": 3},
         environment={
             **env,
             "TASKRUNNER_WORKER__IDENTITY": name,
@@ -152,6 +154,14 @@ async def test_two_worker_containers_share_the_work_and_losing_one_loses_nothing
         )
 
     await assert_eventually(both_poll, timeout=120)
+
+    async def both_healthy() -> None:
+        for container in (doomed, survivor):
+            container.reload()
+            health = container.attrs["State"].get("Health", {})
+            assert health.get("Status") == "healthy", health
+
+    await assert_eventually(both_healthy, timeout=120)
     settings = load_settings(task_queue=task_queue, queue={"max_concurrency": CONCURRENCY})
     queue = QueueClient(client, settings, task_queue)
     started = time.monotonic()

@@ -23,7 +23,7 @@ from taskrunner.settings import Settings
 from taskrunner.supervisor import GAVE_UP, supervise
 from taskrunner.tasks.loading import task_registry
 from taskrunner.tasks.registry import TaskRegistry
-from taskrunner.worker import GRACEFUL_SHUTDOWN, build_worker
+from taskrunner.worker import build_worker
 
 RULE = "=" * 60
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -79,8 +79,8 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
             if stop.code == GAVE_UP:
                 _stop_now_without_a_server()
             print(
-                f"Stopping: running tasks get {GRACEFUL_SHUTDOWN.seconds} s to finish, then the "
-                "server stops (Ctrl-C again: stop now)...",
+                f"Stopping: running tasks get {settings.worker.graceful_shutdown_seconds:g} s to "
+                "finish, then the server stops (Ctrl-C again: stop now)...",
                 flush=True,
             )
     return stop.exit_code

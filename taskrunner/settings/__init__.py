@@ -40,6 +40,7 @@ from taskrunner.settings.resources import (
     SmtpSettings,
 )
 from taskrunner.settings.schedules import SchedulesSettings
+from taskrunner.settings.worker import WorkerSettings
 from taskrunner.timezones import validate_timezone
 
 CONFIG_FILE_ENV = "TASKRUNNER_CONFIG"
@@ -89,6 +90,8 @@ class Settings(BaseSettings):
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     """Payload encryption keys and the codec server (off until a key is configured)."""
     queue: QueueSettings = Field(default_factory=QueueSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    """The worker process: identity, concurrency limits, graceful shutdown, versioning."""
     jobs: JobList = Field(default_factory=list)
     """Periodic jobs: each enqueues a task on a cron or an interval (``[[jobs]]``)."""
 
