@@ -31,6 +31,15 @@ ARG PIP_CERT
 ARG PIP_INDEX_URL
 WORKDIR /app
 
+# What the container runs, first: a step after the source would be redone (a whole file
+# system copy on vfs) with every source change.
+ENV TASKRUNNER_DATA_DIR=/data
+VOLUME ["/data"]
+# Healthy while this container's worker polls its task queue (see taskrunner/healthcheck.py).
+HEALTHCHECK --interval=30s --timeout=30s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "taskrunner.healthcheck"]
+CMD ["python", "worker.py"]
+
 # Dependencies first, from pyproject.toml alone and an empty stand-in of the package:
 # this layer is rebuilt only when pyproject.toml changes, not with every source edit.
 COPY pyproject.toml ./
@@ -40,21 +49,13 @@ RUN mkdir -p taskrunner workflows activities \
     && pip install . \
     && rm -rf /app/*
 
-# Then the source, installed over the stand-in without touching the dependencies, and
-# compiled now: the container's file system is read-only at run time.
-COPY pyproject.toml README.md worker.py starter.py ./
-COPY taskrunner ./taskrunner
-COPY workflows ./workflows
-COPY activities ./activities
+# Then the source (what .dockerignore lets in: the package, its entry points, README),
+# installed over the stand-in without touching the dependencies, and compiled now: the
+# container's file system is read-only at run time. One COPY and one RUN: each step
+# copies the whole file system on storage drivers without overlays (vfs).
+COPY . ./
 RUN pip install --no-deps --force-reinstall . \
     && rm -rf build ./*.egg-info \
     && python -m compileall -q /app
 
-ENV TASKRUNNER_DATA_DIR=/data
-VOLUME ["/data"]
 USER 10001:10001
-
-# Healthy while this container's worker polls its task queue (see taskrunner/healthcheck.py).
-HEALTHCHECK --interval=30s --timeout=30s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "taskrunner.healthcheck"]
-CMD ["python", "worker.py"]

@@ -129,7 +129,11 @@ def build(
         raise ImageError(f"docker build on {base} failed: {tail}")
     seconds = time.monotonic() - started
     # The image this one replaced, untagged: its layers are full copies under vfs.
-    client.images.prune(filters={"dangling": True})
+    subprocess.run(
+        ["docker", "-H", host, "image", "prune", "--force"],
+        capture_output=True,
+        timeout=BUILD_TIMEOUT,
+    )
     size = int(client.images.get(tag).attrs.get("Size", 0))
     return Built(tag, base, seconds, size)
 
