@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -51,10 +52,34 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     return False
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+QUIET_PORTS_FROM = 10000
+"""Lowest port :func:`quiet_port` picks."""
+
+
+def quiet_port(host: str) -> int:
+    """A free port below the kernel's ephemeral range.
+
+    The dev server picks the ports of its internal services itself, with ``bind(0)``,
+    which draws from the ephemeral range: a port chosen there for it (``--http-port``) can
+    be drawn again before the server binds it, and the server then dies ("address already
+    in use"). A port below that range is never drawn so.
+    """
+    ceiling = _ephemeral_low()
+    for _ in range(500):
+        port = random.randrange(QUIET_PORTS_FROM, ceiling)
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise UserError(f"no free port on {host} between {QUIET_PORTS_FROM} and {ceiling}")
+
+
+def _ephemeral_low() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return 32768
 
 
 def _die_with_parent() -> None:
@@ -88,7 +113,7 @@ class DevServer:
         self.host = host
         self.log_file = log_file
         self.extra_args = extra_args or []
-        self.http_port = _free_port(host)
+        self.http_port = quiet_port(host)
         """HTTP API port, polled to know when the namespace is served (not only the socket)."""
         self.process: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+
+from taskrunner.devserver import quiet_port
 
 T = TypeVar("T")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port the kernel will not hand out to bind(0) meanwhile (a dev
+    server's internal services draw theirs so): see :func:`quiet_port`."""
+    return quiet_port("127.0.0.1")
 
 
 async def assert_eventually(
