@@ -96,7 +96,8 @@ async def runner_server(
         yield None, None
         return
     await refuse_taken_ports(settings)
-    codec = codec_server(settings) if load_keys(settings.encryption) else None
+    ring = load_keys(settings.encryption)
+    codec = codec_server(settings, ring=ring) if ring else None
     ui_codec = ["--ui-codec-endpoint", codec.url] if codec else []
     server = DevServer(
         settings.data_dir, settings.server_port, settings.ui_port, extra_args=ui_codec

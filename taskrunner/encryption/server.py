@@ -20,7 +20,7 @@ from google.protobuf.json_format import MessageToJson, Parse, ParseError
 from temporalio.api.common.v1 import Payloads
 
 from taskrunner.encryption.codec import EncryptionCodec, PayloadKeyError
-from taskrunner.encryption.keys import load_keys
+from taskrunner.encryption.keys import KeyRing, load_keys
 from taskrunner.errors import ConfigError
 from taskrunner.settings import Settings
 
@@ -150,13 +150,17 @@ class CodecServer:
 
 
 def codec_server(
-    settings: Settings, host: str | None = None, port: int | None = None
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    ring: KeyRing | None = None,
 ) -> CodecServer:
-    """The codec server the settings describe, for the embedded UI and the listed origins.
+    """The codec server the settings describe, for the embedded UI and the listed origins,
+    with ``ring`` when the caller has read the keys already.
 
-    Without a key it still decodes nothing and encodes nothing, so it is refused."""
+    Without a key it would decode and encode nothing, so it is refused."""
     config = settings.encryption
-    ring = load_keys(config)
+    ring = ring or load_keys(config)
     if ring is None:
         raise ConfigError(
             f"no encryption key is configured: set {config.key_env} or encryption.key_file "

@@ -12,7 +12,6 @@ from temporalio import activity
 from taskrunner.databases import (
     IDENTIFIER,
     ColumnKind,
-    Database,
     open_database,
 )
 from taskrunner.errors import invalid_task_data
@@ -82,17 +81,6 @@ def prepare(
     return list(by_key.values()), columns
 
 
-def _ready_table(
-    session: Database, table: str, key: str, columns: dict[str, ColumnKind]
-) -> dict[str, ColumnKind]:
-    """Create the table or add missing columns; the kinds to write each column with.
-
-    One engine call, atomic there: syncs started together into one new table, each
-    bringing other columns, would otherwise create it or add to it over each other.
-    """
-    return session.ensure_table(table, key, columns)
-
-
 @task_type(
     "dataSync",
     payload=DataSyncPayload,
@@ -138,8 +126,11 @@ class DataSyncTask:
         database = open_database(self._settings.database, self._settings)
         session = await asyncio.to_thread(database.connect)
         try:
+            # One engine call, atomic there: syncs started together into one new table,
+            # each bringing other columns, would otherwise create it or add to it over
+            # each other. An existing column keeps its kind.
             kinds = await asyncio.to_thread(
-                _ready_table, session, payload.destination, payload.key, columns
+                session.ensure_table, payload.destination, payload.key, columns
             )
             for start in range(0, len(records), self._batch_size):
                 batch = records[start : start + self._batch_size]

@@ -14,6 +14,7 @@ from google.protobuf.json_format import MessageToDict
 from temporalio.client import Client
 
 from taskrunner.encryption import new_key_line
+from taskrunner.encryption.keys import parse_keys
 from tests.helpers import free_port
 from tests.helpers.cli import run_cli
 from tests.helpers.payloads import payloads_in
@@ -96,8 +97,14 @@ def test_the_codec_server_refuses_to_listen_beyond_loopback_without_a_token(
         "encryption.key_file (make a key with: taskrunner encryption-key)\n"
     )
 
-    bad_key = run_cli("encryption-key", cwd=tmp_path, TASKRUNNER_ENCRYPTION_KEYS="k1:short")
-    assert bad_key.returncode == 0  # making a key does not read the configured ones
+    made = run_cli(
+        "encryption-key", "--id", "k2", cwd=tmp_path, TASKRUNNER_ENCRYPTION_KEYS="k1:short"
+    )
+    assert made.returncode == 0, made.stderr  # making a key does not read the configured ones
+    assert parse_keys(made.stdout.strip(), "stdout").current == "k2"  # a usable key line
+    bad_id = run_cli("encryption-key", "--id", "a b", cwd=tmp_path)
+    assert bad_id.returncode == 2
+    assert bad_id.stderr == "error: key id 'a b' may hold letters, digits, . _ - only (1 to 64)\n"
     broken = run_cli(
         "codec-server", "--port", port, cwd=tmp_path, TASKRUNNER_ENCRYPTION_KEYS="k1:c2hvcnQ="
     )
