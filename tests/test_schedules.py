@@ -132,7 +132,9 @@ async def test_disabled_schedule_is_deleted_and_foreign_ones_are_untouched(
 async def test_trigger_starts_the_workflow_and_it_completes(
     dev_client: Client, sched_settings: Any, make_worker: Any
 ) -> None:
-    settings = sched_settings()
+    # A cron that does not fire during the test: a scheduled run starting beside the
+    # triggered one would become the schedule's last action (seen in CI at 22:25:00).
+    settings = sched_settings(health_monitor={"cron": ["0 3 1 1 *"]})
     await schedule_ops.apply_schedules(dev_client, settings)
     async with make_worker(dev_client, settings):
         started = await schedule_ops.trigger(dev_client, settings, "health-monitor")
