@@ -28,6 +28,7 @@ from taskrunner.settings.health import HealthSettings
 from taskrunner.settings.jobs import JobList
 from taskrunner.settings.maintenance import MaintenanceSettings
 from taskrunner.settings.notifications import NotificationSettings
+from taskrunner.settings.observability import DashboardSettings, LogSettings, MetricsSettings
 from taskrunner.settings.problems import describe, secret_variables, unknown_variables
 from taskrunner.settings.queue import QueueSettings
 from taskrunner.settings.reports import (
@@ -92,6 +93,11 @@ class Settings(BaseSettings):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     """The worker process: identity, concurrency limits, graceful shutdown, versioning."""
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    """The worker's Prometheus endpoint (on, loopback, by default)."""
+    logs: LogSettings = Field(default_factory=LogSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    """The operations dashboard ``taskrunner run`` serves."""
     jobs: JobList = Field(default_factory=list)
     """Periodic jobs: each enqueues a task on a cron or an interval (``[[jobs]]``)."""
 

@@ -1,0 +1,1 @@
+"""What the runner is doing, in one object: ``taskrunner status`` and the dashboard."""
