@@ -107,10 +107,11 @@ def test_unknown_toml_key_is_refused_at_every_level_with_the_nearest_name(
     ("name", "value", "expected"),
     [
         pytest.param(
-            "TASKRUNNER_BOGUS",
+            "TASKRUNNER_XYZZY_PLUGH",
             "1",
-            "unknown setting TASKRUNNER_BOGUS: not a setting nor a variable the runner reads "
-            "(TASKRUNNER_CODEC_TOKEN, TASKRUNNER_CONFIG, TASKRUNNER_ENCRYPTION_KEYS, "
+            "unknown setting TASKRUNNER_XYZZY_PLUGH: not a setting nor a variable the runner "
+            "reads (TASKRUNNER_CODEC_TOKEN, TASKRUNNER_CONFIG, TASKRUNNER_DASHBOARD_TOKEN, "
+            "TASKRUNNER_ENCRYPTION_KEYS, "
             "TASKRUNNER_SLACK_WEBHOOK_URL, TASKRUNNER_SMTP_PASSWORD; "
             "a *_env setting adds one)",
             id="top level",

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 REPORT_NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 """What a report name may hold (the same rule as the report task's ``report_type``)."""
@@ -27,6 +27,19 @@ PERIOD_LENGTHS = {
 
 SALES_TABLE = "sales"
 """The demo table the built-in sales report reads (seeded when missing)."""
+
+
+class ReportChart(BaseModel):
+    """A bar chart on the report's first page: ``y`` summed per day of ``x``, stacked by ``stack``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    x: str = Field(min_length=1)
+    """A date or timestamp column (header label): one bar per day, in UTC."""
+    y: str = Field(min_length=1)
+    """A numeric column (header label): what the bars add up."""
+    stack: str | None = None
+    """A column (header label) whose values stack each bar, one colour each."""
 
 
 class ReportSpec(BaseModel):
@@ -47,6 +60,28 @@ class ReportSpec(BaseModel):
     seed_table: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     """Demo sales table created and filled with sample rows when missing (the built-in report)."""
     max_rows: int = Field(default=DEFAULT_MAX_ROWS, ge=1, le=1_000_000)
+    decimals: dict[str, Annotated[int, Field(ge=0, le=10)]] = {}
+    """Decimals of numeric columns, by header label (others: as many as their values have)."""
+    totals: list[str] = []
+    """Numeric columns (header labels) summed in a totals row, and per group of ``group_by``."""
+    group_by: list[str] = []
+    """Columns (header labels) whose values each get a line in a small totals table."""
+    chart: ReportChart | None = None
+
+    def named_columns(self) -> list[str]:
+        """The header labels the presentation settings name (each must be a column)."""
+        chart = [self.chart.x, self.chart.y, self.chart.stack] if self.chart else []
+        named = [*self.decimals, *self.totals, *self.group_by, *chart]
+        return [name for name in dict.fromkeys(named) if name is not None]
+
+    @model_validator(mode="after")
+    def _names_its_columns(self) -> ReportSpec:
+        # Without ``columns`` the header is the query's, known only when the report runs.
+        unknown = [name for name in self.named_columns() if name not in (self.columns or [name])]
+        if unknown:
+            columns = ", ".join(self.columns or [])
+            raise ValueError(f"{unknown[0]!r} is not one of the report's columns ({columns})")
+        return self
 
 
 def sales_report(table: str = SALES_TABLE) -> ReportSpec:
@@ -60,6 +95,10 @@ def sales_report(table: str = SALES_TABLE) -> ReportSpec:
         ),
         columns=["Sold at (UTC)", "Region", "Product", "Quantity", "Amount"],
         seed_table=table,
+        decimals={"Quantity": 0, "Amount": 2},
+        totals=["Quantity", "Amount"],
+        group_by=["Region", "Product"],
+        chart=ReportChart(x="Sold at (UTC)", y="Amount", stack="Region"),
     )
 
 

@@ -28,12 +28,10 @@ from taskrunner.tasks.common import (
 )
 from taskrunner.tasks.declare import TaskContext, task_type
 from taskrunner.tasks.registry import TaskPayload, TaskResult
-from taskrunner.tasks.report_files import (
-    ReportDocument,
-    cell_text,
-    render_csv,
-    render_pdf,
-)
+from taskrunner.tasks.report_chart import ChartData, chart_data, draw_chart
+from taskrunner.tasks.report_files import ReportDocument, render_csv
+from taskrunner.tasks.report_pdf import render_pdf
+from taskrunner.tasks.report_table import ReportLayoutError, ReportTable, summarize
 
 KNOWN_REPORTS = "known_reports"
 """Validation context key: the report names the settings declare (``reports``)."""
@@ -97,26 +95,15 @@ class ReportTask:
         stage = "query"
         async with heartbeating(lambda: {"stage": stage}):
             result = await asyncio.to_thread(self._query, spec, start, end, payload.period)
-            header = spec.columns or result.columns
-            if len(header) != len(result.columns):
-                raise ApplicationError(
-                    f"report {payload.report_type!r} declares {len(header)} columns "
-                    f"but its query returns {len(result.columns)}",
-                    type=CONFIGURATION_ERROR,
-                    non_retryable=True,
-                )
-            doc = ReportDocument(
-                title=f"{spec.title} report",
-                period=payload.period,
-                start=start,
-                end=end,
-                generated_at=datetime.now(UTC),
-                header=header,
-                rows=[[cell_text(v) for v in row] for row in result.rows],
-                truncated=result.truncated,
-            )
+            doc = _document(payload, spec, result, start, end)
+            table, chart = _laid_out(payload.report_type, doc)
+            picture = None
+            if chart is not None:
+                stage = "chart"
+                png = await asyncio.to_thread(draw_chart, chart, self._settings.data_dir)
+                picture = (chart.title, png)
             stage = "render"
-            pdf, pages = await asyncio.to_thread(render_pdf, doc)
+            pdf, pages = await asyncio.to_thread(render_pdf, doc, table, picture)
             stem = f"{payload.report_type}_{payload.period}_{file_stem(ctx.task_id)}"
             stage = "write"
             pdf_path = await asyncio.to_thread(self._write, self._directory / f"{stem}.pdf", pdf)
@@ -136,6 +123,51 @@ class ReportTask:
                 "end": end.isoformat(),
             },
         )
+
+
+def _configuration_error(message: str) -> ApplicationError:
+    return ApplicationError(message, type=CONFIGURATION_ERROR, non_retryable=True)
+
+
+def _document(
+    payload: ReportPayload, spec: ReportSpec, result: QueryResult, start: datetime, end: datetime
+) -> ReportDocument:
+    """The rows and how to present them, once they are checked against the settings."""
+    name = payload.report_type
+    header = spec.columns or result.columns
+    if len(header) != len(result.columns):
+        raise _configuration_error(
+            f"report {name!r} declares {len(header)} columns "
+            f"but its query returns {len(result.columns)}"
+        )
+    unknown = [column for column in spec.named_columns() if column not in header]
+    if unknown:
+        raise _configuration_error(
+            f"report {name!r} names column {unknown[0]!r} in its settings, "
+            f"but its query's columns are {', '.join(header)}"
+        )
+    return ReportDocument(
+        title=f"{spec.title} report",
+        period=payload.period,
+        start=start,
+        end=end,
+        generated_at=datetime.now(UTC),
+        header=header,
+        rows=list(result.rows),
+        truncated=result.truncated,
+        decimals=spec.decimals,
+        totals=spec.totals,
+        group_by=spec.group_by,
+        chart=spec.chart,
+    )
+
+
+def _laid_out(name: str, doc: ReportDocument) -> tuple[ReportTable, ChartData | None]:
+    """The tables' text and the chart's sums; settings that do not fit the rows fail for good."""
+    try:
+        return summarize(doc), chart_data(doc)
+    except ReportLayoutError as err:
+        raise _configuration_error(f"report {name!r}: {err}") from None
 
 
 def _count(n: int, noun: str) -> str:
