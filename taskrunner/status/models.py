@@ -29,6 +29,8 @@ class WorkerFact(BaseModel):
 
     identity: str
     last_seen: datetime | None = None
+    polls: list[str] = Field(default_factory=list)
+    """What it polls for: ``workflow``, ``activity`` or both."""
 
 
 class QueueFact(BaseModel):
@@ -36,22 +38,29 @@ class QueueFact(BaseModel):
     stats: QueueStats | None = None
     """None: the queue could not be asked (``error`` says why)."""
     completed_per_minute: float | None = None
-    """Tasks finished per minute over the last ``rate_window_minutes``."""
+    """Tasks completed per minute over the last ``rate_window_minutes``, read from the
+    queue's window of recent completed tasks (when that window holds less time, over what
+    it holds). None: unknown."""
     rate_window_minutes: int = 5
     error: str | None = None
 
 
 class ScheduleFact(BaseModel):
+    kind: str = "schedule"
+    """``schedule`` (one of the runner's declared schedules) or ``job`` (a periodic job)."""
     name: str
     id: str
     paused: bool
     cron: list[str]
+    """Cron expressions (a job's spec may read ``every 15m``)."""
     timezone: str
     last_run: datetime | None = None
     last_result: str | None = None
     """The last run's status: completed, failed, running, ..."""
     last_workflow_id: str | None = None
     next_run: datetime | None = None
+    error: str | None = None
+    """Why it could not be read (e.g. not applied to the server yet)."""
 
 
 class AlertFact(BaseModel):
@@ -59,6 +68,7 @@ class AlertFact(BaseModel):
     alert: str
     priority: str
     since: datetime
+    updated_at: datetime | None = None
     message: str
 
 
@@ -66,6 +76,8 @@ class MaintenanceFact(BaseModel):
     """The last maintenance run's outcome for one target."""
 
     finished_at: datetime | None = None
+    workflow_id: str | None = None
+    """The MaintenanceWorkflow run that reported it."""
     outcome: TargetOutcome
 
 
@@ -79,6 +91,10 @@ class Status(BaseModel):
     health: HealthReport | None = None
     """The last health monitor run's report (None: none finished yet)."""
     health_at: datetime | None = None
+    health_workflow_id: str | None = None
     alerts: list[AlertFact] | None = None
     """Open alerts; None: the alert state file is not on this machine."""
     maintenance: list[MaintenanceFact] = Field(default_factory=list)
+    errors: dict[str, str] = Field(default_factory=dict)
+    """Parts that could not be collected (``workers``, ``queues``, ``schedules``, ``jobs``,
+    ``health``, ``maintenance``, ``alerts``): why, in one line each."""
