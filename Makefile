@@ -47,7 +47,15 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_architecture.py
 
-bench: $(STAMP)
+# The bench extra (Celery, for the peer figures) is installed here only: `make test` never
+# needs it. `make bench BENCH_ARGS="--quick --only peer"` runs the Celery comparison alone.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

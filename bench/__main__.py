@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.figures import FULL, QUICK, measure, test_suite_figure
 from bench.harness import Figure, dev_server
+from bench.peer.figures import measure_peer
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 
@@ -34,11 +35,17 @@ async def run(args: argparse.Namespace) -> list[Figure]:
         sizes = replace(sizes, tasks=args.tasks)
     if args.long_tasks is not None:
         sizes = replace(sizes, long_tasks=args.long_tasks)
+    if args.emails is not None:
+        sizes = replace(sizes, emails=args.emails)
     figures: list[Figure] = []
-    for mode in args.modes:
-        async with dev_server(mode) as server:
-            figures += await measure(server, sizes, progress)
-    figures.append(test_suite_figure())
+    if args.only in (None, "runner"):
+        for mode in args.modes:
+            async with dev_server(mode) as server:
+                figures += await measure(server, sizes, progress)
+    if args.only in (None, "peer"):
+        figures += await measure_peer(sizes.runs, sizes.tasks, sizes.emails, progress)
+    if args.only is None:
+        figures.append(test_suite_figure())
     return figures
 
 
@@ -66,9 +73,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
     parser.add_argument("--runs", type=int, help="runs per figure (median is kept)")
-    parser.add_argument("--tasks", type=int, help="tasks per throughput run")
+    parser.add_argument("--tasks", type=int, help="tasks per throughput run (and peer no-op run)")
     parser.add_argument("--long-tasks", type=int, help="tasks of the long run (0 skips it)")
     parser.add_argument("--modes", nargs="+", default=["memory", "sqlite"])
+    parser.add_argument("--emails", type=int, help="emails per peer email run (0 skips them)")
+    parser.add_argument(
+        "--only",
+        choices=["runner", "peer"],
+        help="runner: figures 1-6 alone; peer: the Celery + Redis comparison alone",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     figures = asyncio.run(run(args))
@@ -81,6 +94,7 @@ def main() -> None:
             {
                 "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "quick": args.quick,
+                "only": args.only,
                 "bench_seconds": round(elapsed, 1),
                 "cpus": os.cpu_count(),
                 "figures": [

@@ -30,10 +30,12 @@ class Sizes:
     long_tasks: int
     """Tasks of the long run (figure 5); 0 skips it."""
     long_mode: str
+    emails: int
+    """Emails per peer email run (bench/peer); the peer no-op runs use ``tasks``."""
 
 
-FULL = Sizes(3, 1000, 500, 5000, 40, 20_000, "sqlite")
-QUICK = Sizes(1, 300, 200, 2000, 15, 2_000, "sqlite")
+FULL = Sizes(3, 1000, 500, 5000, 40, 20_000, "sqlite", 500)
+QUICK = Sizes(1, 300, 200, 2000, 15, 2_000, "sqlite", 100)
 
 Report = Callable[[Figure], None]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,15 @@ async def queue_worker(
     server: Server,
     extra_activities: Sequence[Any] = (),
     extra_workflows: Sequence[type] = (),
+    overrides: Mapping[str, Any] | None = None,
     **queue: Any,
 ) -> AsyncIterator[Settings]:
-    """The runner's real worker on a fresh task queue; ``queue`` overrides queue settings."""
+    """The runner's real worker on a fresh task queue; ``queue`` overrides queue settings,
+    ``overrides`` other sections (e.g. ``{"smtp": {...}}``)."""
     with tempfile.TemporaryDirectory(prefix="taskrunner-bench-data-") as tmp:
-        settings = load_settings(data_dir=Path(tmp), task_queue=server.task_queue(), queue=queue)
+        settings = load_settings(
+            data_dir=Path(tmp), task_queue=server.task_queue(), queue=queue, **(overrides or {})
+        )
         async with build_worker(
             server.client,
             settings,
