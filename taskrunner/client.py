@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import Runtime
 
 from taskrunner.encryption import converter_for
 from taskrunner.errors import ServerUnreachableError, UserError
@@ -43,15 +44,21 @@ def connect_config(settings: Settings, address: str | None = None) -> dict[str, 
     return config
 
 
-async def connect(settings: Settings, address: str | None = None) -> Client:
+async def connect(
+    settings: Settings, address: str | None = None, *, runtime: Runtime | None = None
+) -> Client:
     """Connect with the pydantic data converter (encrypting when a key is set); one clear
-    error if the server is not there."""
+    error if the server is not there.
+
+    ``runtime``: the worker's (``taskrunner.observability.runtime``), which serves its
+    metrics; None, the SDK's default, which serves none.
+    """
     config = connect_config(settings, address)
     target = config["target_host"]
     converter = converter_for(settings.encryption)
     try:
         return await asyncio.wait_for(
-            Client.connect(**config, data_converter=converter),
+            Client.connect(**config, data_converter=converter, runtime=runtime),
             timeout=settings.connect_timeout_seconds,
         )
     except TimeoutError:

@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from taskrunner.errors import UserError
+from taskrunner.observability.search_attributes import dev_server_flags
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 """How long to wait for the server's ports to answer."""
@@ -145,6 +146,9 @@ class DevServer:
         cmd += ["--ip", self.host, "--port", str(self.port), "--namespace", self.namespace]
         cmd += ["--http-port", str(self.http_port)]
         cmd += ["--log-level", "warn", "--log-format", "json"]
+        # The runner's search attributes (registered with a new data dir only: the runner
+        # adds them to an older one through the operator API).
+        cmd += dev_server_flags()
         if self.data_dir is not None:
             cmd += ["--db-filename", str(self.data_dir / DB_FILENAME)]
         if self.ui_port:

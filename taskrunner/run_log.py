@@ -2,7 +2,9 @@
 
 A worker interceptor, so every workflow gets it without a line of its own. It logs
 through ``workflow.logger``, which is silent while a run is replayed, so a run that
-ended is told once, by the worker that ended it.
+ended is told once, by the worker that ended it. It also sets the run's
+``TaskrunnerOutcome`` search attribute, where the namespace has it
+(``taskrunner.observability.search_attributes``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from temporalio.worker import (
 )
 
 from taskrunner.events import duration, event, first_line
+from taskrunner.observability import search_attributes
+from taskrunner.observability.search_attributes import OUTCOME, outcome_of
 
 SCHEDULED_BY = SearchAttributeKey.for_keyword("TemporalScheduledById")
 """Set by Temporal on a run a schedule started: the schedule's id."""
@@ -43,13 +47,20 @@ class _RunLogInbound(WorkflowInboundInterceptor):
             raise  # not an end: the same workflow goes on in a new run
         except asyncio.CancelledError:
             _ended("cancelled")
+            await _tag("cancelled")
             raise
         except FailureError as err:
             _ended(f"failed: {first_line(str(getattr(err, 'message', '') or err))}")
+            await _tag("failed")
             raise
         # Anything else fails only this workflow task, which is retried: not an end.
         _ended("completed")
+        await _tag(outcome_of(result))
         return result
+
+
+async def _tag(outcome: str) -> None:
+    search_attributes.upsert(await search_attributes.usable(), OUTCOME.value_set(outcome))
 
 
 def _ended(outcome: str) -> None:

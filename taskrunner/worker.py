@@ -24,6 +24,8 @@ from taskrunner.maintenance.activities import DatabaseActivities
 from taskrunner.maintenance.daily import DailyMaintenanceWorkflow
 from taskrunner.maintenance.workflow import MaintenanceWorkflow
 from taskrunner.notifications.activities import NotificationActivities
+from taskrunner.observability.search_attributes import SearchAttributeActivities
+from taskrunner.observability.task_context import TaskContextInterceptor
 from taskrunner.queue.activities import QueueActivities
 from taskrunner.queue.handover import HandoverInterceptor
 from taskrunner.queue.processor import TaskProcessorWorkflow
@@ -101,6 +103,7 @@ def build_activities(
     database = DatabaseActivities(settings)
     queue = QueueActivities(client, settings)
     jobs = JobActivities(client, settings)
+    search = SearchAttributeActivities(client)
     # Two task types may share one activity: register each name once.
     by_name = {activity_name(fn): fn for fn in tasks.values()}
     return [
@@ -115,6 +118,7 @@ def build_activities(
         queue.drain_queue,
         jobs.enqueue_job_task,
         jobs.await_job_task,
+        search.registered_search_attributes,
         *by_name.values(),
     ]
 
@@ -147,6 +151,7 @@ def build_worker(
         task_types = task_registry(settings)
     tasks = task_activities(task_types, settings)
     resolver = TaskTypeActivities(task_types, tasks)
+    task_activity_names = {activity_name(fn) for fn in tasks.values()}
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -158,7 +163,9 @@ def build_worker(
         ],
         interceptors=[
             TaskTypesInterceptor(task_types, payload_context(settings)),
-            HandoverInterceptor(client, {activity_name(fn) for fn in tasks.values()}),
+            # Outside the handover: a detached attempt's report is about its task too.
+            TaskContextInterceptor(task_activity_names),
+            HandoverInterceptor(client, task_activity_names),
             RunLogInterceptor(),
         ],
         workflow_runner=workflow_runner(),

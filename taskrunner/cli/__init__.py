@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from temporalio.service import RPCError, RPCStatusCode
 
 from taskrunner.cli import (
+    dashboard,
     demo,
     encryption,
     health,
@@ -26,6 +27,7 @@ from taskrunner.cli import (
     queue,
     schedules,
     serve,
+    status,
 )
 from taskrunner.client import ADDRESS_ENV
 from taskrunner.datadir import ensure_data_dir
@@ -35,7 +37,19 @@ from taskrunner.settings import load_settings
 
 CLOSED_PIPE = 141
 """Exit status when standard output was closed by its reader (128 + SIGPIPE)."""
-COMMANDS = [serve, demo, health, queue, schedules, jobs, maintenance, notify, encryption]
+COMMANDS = [
+    serve,
+    dashboard,
+    demo,
+    status,
+    health,
+    queue,
+    schedules,
+    jobs,
+    maintenance,
+    notify,
+    encryption,
+]
 """Modules that each add their subcommands with ``register(subparsers)``."""
 LONG_RUNNING = {"run", "worker", "codec-server"}
 """Commands whose console tells each event (a run ended, a task failed) as it happens."""
@@ -71,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = load_settings()
         data_dir = ensure_data_dir(settings.data_dir, private=settings.private_files)
         log_file = data_dir / logs.LOG_FILE
-        logs.configure(args.verbose, log_file, events=args.command in LONG_RUNNING)
+        long_running = args.command in LONG_RUNNING
+        logs.configure(args.verbose, log_file, events=long_running, logs=settings.logs)
         code = asyncio.run(_interruptible(args.handler(args, settings)))
     except BaseException as err:
         code = _failed(err, log_file)

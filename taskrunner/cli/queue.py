@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from pydantic import ValidationError
-from temporalio.exceptions import ApplicationError
 
 from taskrunner.cli.queue_render import (
     DrainProgress,
@@ -21,13 +17,14 @@ from taskrunner.cli.queue_render import (
     render_tasks,
 )
 from taskrunner.cli.session import Serving, temporal_session
-from taskrunner.errors import UserError, one_line
+from taskrunner.errors import UserError
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import (
     DrainResult,
     TaskSpec,
     TaskStatus,
 )
+from taskrunner.queue.specs import check_payload, new_spec, parse_run_at, payload_object
 from taskrunner.settings import Settings
 
 
@@ -136,46 +133,7 @@ def read_data(value: str) -> tuple[str, str]:
 
 def parse_payload(value: str) -> dict[str, Any]:
     """The --data JSON object (inline, from a file or stdin), or a one-line UserError."""
-    text, what = read_data(value)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UserError(f"{what} is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise UserError(f'{what} must be a JSON object, e.g. \'{{"recipient": "a@b.c"}}\'')
-    return data
-
-
-def parse_run_at(text: str | None, timezone: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(
-            f"--run-at {text!r} is not an ISO date-time (e.g. 2030-01-31T09:00 or ...Z)"
-        ) from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=ZoneInfo(timezone))
-
-
-def check_payload(spec: TaskSpec, settings: Settings, queue: str | None) -> None:
-    """Refuse a bad payload here, in one line, before any server is involved: the queue's
-    own enqueue rule (``check_spec``) with this command's task types and settings (the
-    declared report names). A type this command does not know belongs to the worker,
-    which checks it at enqueue."""
-    # Here, not at the top: the task modules (PDF, database drivers) load slowly.
-    from taskrunner.queue.admission import check_spec
-    from taskrunner.tasks.builtin import payload_context
-    from taskrunner.tasks.loading import task_registry
-
-    task_types = task_registry(settings)
-    if spec.type not in task_types:
-        return
-    config = settings.queue.config(queue)
-    try:
-        check_spec(spec, config, task_types, payload_context(settings))
-    except ApplicationError as err:
-        raise UserError(err.message) from None
+    return payload_object(*read_data(value))
 
 
 def warn_if_past(spec: TaskSpec, given: str | None, timezone: str) -> None:
@@ -187,17 +145,14 @@ def warn_if_past(spec: TaskSpec, given: str | None, timezone: str) -> None:
 
 
 async def enqueue_command(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        spec = TaskSpec(
-            type=args.type,
-            payload=parse_payload(args.data),
-            priority=args.priority,
-            run_at=parse_run_at(args.run_at, settings.timezone),
-            key=args.key,
-        )
-    except ValidationError as err:
-        option = one_line(err, lambda loc: f"--{str(loc[0]).replace('_', '-')}", first_only=True)
-        raise UserError(f"invalid {option}") from None
+    spec = new_spec(
+        lambda loc: f"--{str(loc[0]).replace('_', '-')}",
+        type=args.type,
+        payload=parse_payload(args.data),
+        priority=args.priority,
+        run_at=parse_run_at(args.run_at, settings.timezone),
+        key=args.key,
+    )
     check_payload(spec, settings, args.queue)
     warn_if_past(spec, args.run_at, settings.timezone)
     async with temporal_session(settings, Serving.STAND_IN) as session:

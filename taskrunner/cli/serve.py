@@ -18,6 +18,8 @@ from taskrunner.encryption import load_keys
 from taskrunner.encryption.server import CodecServer, codec_server
 from taskrunner.errors import UserError
 from taskrunner.jobs import operations as job_ops
+from taskrunner.observability import search_attributes
+from taskrunner.observability.runtime import metrics_url, worker_runtime
 from taskrunner.schedules import operations as schedule_ops
 from taskrunner.settings import Settings
 from taskrunner.supervisor import GAVE_UP, supervise
@@ -67,11 +69,20 @@ def with_task_modules(
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     settings, task_types = with_task_modules(args, settings)
+    if settings.dashboard.enabled:
+        from taskrunner.dashboard.auth import dashboard_token  # the web stack: run only
+
+        dashboard_token(settings)  # none beyond loopback: refused before anything starts
     stop = stop_event()
     async with runner_server(settings) as (server, codec):
-        client = await connect(settings)
-        async with build_worker(client, settings, task_types=task_types):
-            await print_banner(client, settings, task_types, server, codec)
+        client = await connect(settings, runtime=worker_runtime(settings.metrics, settings.logs))
+        if server is not None:  # ours: a data dir from before lacks the search attributes
+            await search_attributes.register(client)
+        async with (
+            build_worker(client, settings, task_types=task_types),
+            _dashboard(settings, client) as dashboard,
+        ):
+            await print_banner(client, settings, task_types, server, codec, dashboard)
             watcher = asyncio.create_task(_watch(server, stop)) if server else None
             await stop.wait()
             if watcher is not None:
@@ -84,6 +95,18 @@ async def run_command(args: argparse.Namespace, settings: Settings) -> int:
                 flush=True,
             )
     return stop.exit_code
+
+
+@contextlib.asynccontextmanager
+async def _dashboard(settings: Settings, client: Client) -> AsyncIterator[str | None]:
+    """The operations dashboard's URL while it serves beside the worker (None: turned off)."""
+    if not settings.dashboard.enabled:
+        yield None
+        return
+    from taskrunner.dashboard import dashboard_server
+
+    async with dashboard_server(settings, client) as served:
+        yield served.url
 
 
 @contextlib.asynccontextmanager
@@ -168,6 +191,7 @@ async def print_banner(
     task_types: TaskRegistry,
     server: DevServer | None,
     codec: CodecServer | None = None,
+    dashboard: str | None = None,
 ) -> None:
     applied = await schedule_ops.apply_schedules(client, settings, task_types)
     print(RULE)
@@ -177,12 +201,15 @@ async def print_banner(
     print(f"Temporal:   {client.service_client.config.target_host}")
     if server is not None and server.ui_url:
         print(f"Web UI:     {server.ui_url}")
+    if dashboard is not None:
+        print(f"Dashboard:  {dashboard}")
     if codec is not None:
         print(f"Codec:      {codec.url} (payloads are encrypted; the web UI decrypts through it)")
     print(f"Task queue: {settings.task_queue}")
     print(f"Task types: {task_types.names()}")
     print(f"Data dir:   {settings.data_dir.resolve()}")
     print(f"Log file:   {(settings.data_dir / LOG_FILE).resolve()}")
+    print(f"Metrics:    {metrics_url(settings.metrics) or 'off (metrics.enabled = false)'}")
     print(f"Schedules ({settings.timezone}):")
     rows = []
     for result in applied:
@@ -207,11 +234,15 @@ async def print_banner(
 async def worker_command(args: argparse.Namespace, settings: Settings) -> int:
     settings, task_types = with_task_modules(args, settings)
     stop = stop_event()
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings.metrics, settings.logs))
     print(
         f"Worker polling {settings.task_queue!r} on {client.service_client.config.target_host} "
         f"(task types: {task_types.names()})",
         flush=True,  # a supervisor reading a pipe sees it now, not at exit
+    )
+    print(
+        f"Metrics at {metrics_url(settings.metrics) or 'none (metrics.enabled = false)'}",
+        flush=True,
     )
     async with build_worker(client, settings, task_types=task_types):
         await stop.wait()

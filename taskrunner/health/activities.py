@@ -15,6 +15,7 @@ from taskrunner.health.models import (
 )
 from taskrunner.health.probes import run_probe
 from taskrunner.health.readings import PsutilReader, SystemReader
+from taskrunner.observability.metrics import activity_meter, set_health_metric, set_probe_up
 from taskrunner.settings.health import HealthSettings
 
 
@@ -36,6 +37,15 @@ class MonitoringActivities:
         s = self.settings
         reading = await self.reader.read(s)
         response_ms, response_error = await self._api_response_time()
+        meter = activity_meter()
+        for name, value in (
+            ("cpu", reading.cpu),
+            ("memory", reading.memory),
+            ("disk", reading.disk),
+        ):
+            set_health_metric(meter, name, value)
+        if response_ms is not None:
+            set_health_metric(meter, "response_time_ms", response_ms)
         return SystemMetrics(
             cpu=_metric("CPU", reading.cpu, s.cpu_threshold, s.cpu_critical_threshold),
             memory=_metric(
@@ -63,6 +73,8 @@ class MonitoringActivities:
     async def check_services(self) -> ServiceReport:
         """Every configured probe, concurrently, each under its own timeout."""
         statuses = await asyncio.gather(*(run_probe(p) for p in self.settings.probes))
+        for status in statuses:
+            set_probe_up(activity_meter(), status.name, status.up)
         return ServiceReport(services=list(statuses))
 
 

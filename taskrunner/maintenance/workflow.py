@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from taskrunner.maintenance.summary import failure_text, run_summary
     from taskrunner.notifications.models import Priority
     from taskrunner.notifications.notify import notify
+    from taskrunner.observability.metrics import mark_maintained
     from taskrunner.policies import (
         DEFAULT_RETRY,
         MAINTENANCE_HEARTBEAT_TIMEOUT,
@@ -107,6 +108,7 @@ class MaintenanceWorkflow:
                 error=failure_message(err),
                 error_type=cause.type if isinstance(cause, ApplicationError) else None,
             )
+        mark_maintained(name)
         return TargetOutcome(target=name, status="completed")
 
     async def _step(

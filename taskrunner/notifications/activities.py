@@ -45,6 +45,13 @@ from taskrunner.notifications.models import (
     Notification,
 )
 from taskrunner.notifications.pages import Request, Verdict
+from taskrunner.observability.metrics import (
+    FAILED,
+    SENT,
+    SUPPRESSED,
+    activity_meter,
+    count_notification,
+)
 from taskrunner.policies import NOTIFY_TIMEOUT
 from taskrunner.settings import Settings
 from taskrunner.tasks.common import heartbeating
@@ -136,6 +143,8 @@ class NotificationActivities:
             return DeliveryReport(delivered=True, channels=_earlier(channels, page))
         if not page.verdict.sends:
             logger.info("Notification not paged (%s): %s", page.verdict, notification.message)
+            for channel in channels:
+                count_notification(activity_meter(), channel.name, SUPPRESSED)
             return DeliveryReport(delivered=False, suppressed=True, detail=self._why(request, page))
         note = notification.model_copy(update={"delivery_id": page.page_id})
         todo = [c for c in channels if c.name not in page.confirmed]
@@ -143,6 +152,10 @@ class NotificationActivities:
         async with heartbeating(lambda: "delivering"):
             tried = await asyncio.gather(*(self._deliver(c, note, request, page) for c in todo))
         by_name = {r.channel: r for r in tried}
+        for result in tried:
+            count_notification(
+                activity_meter(), result.channel, SENT if result.delivered else FAILED
+            )
         results = [by_name.get(r.channel, r) for r in _earlier(channels, page)]
         delivered = any(r.delivered for r in results)
         await self._state(None, self._record, notification, request, page, results, delivered)

@@ -13,6 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from taskrunner.errors import rejected
+    from taskrunner.observability.metrics import CANCELLED, QueueMetrics
     from taskrunner.queue.models import (
         CommandResult,
         DrainRef,
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
 class QueueCommands:
     _config: QueueConfig
     _state: QueueState
+    _metrics: QueueMetrics
 
     def _resent(self) -> bool:
         """True for an update this queue applied already (re-sent across continue-as-new)."""
@@ -63,8 +65,13 @@ class QueueCommands:
 
     @workflow.update
     def cancel(self, ref: TaskRef) -> CommandResult:
-        self._once(lambda: [self._state.cancel(ref.task_id, workflow.now()).id])
+        self._once(lambda: [self._cancel(ref.task_id)])
         return CommandResult(message=f"task {ref.task_id} cancelled", task_ids=[ref.task_id])
+
+    def _cancel(self, task_id: str) -> str:
+        record = self._state.cancel(task_id, workflow.now())
+        self._metrics.count(record.type, CANCELLED)
+        return record.id
 
     @cancel.validator
     def _check_cancel(self, ref: TaskRef) -> None:

@@ -48,3 +48,32 @@ def queue_stats(state: QueueState, name: str, run_number: int) -> QueueStats:
 def _run_order(record: TaskRecord) -> tuple[Any, ...]:
     due = record.due_at.timestamp() if record.due_at is not None else 0.0
     return (due, -record.spec.priority, record.seq)
+
+
+def gauge_key(state: QueueState) -> tuple[int, ...]:
+    """Changes whenever :func:`status_counts` may have; cheap (one step per task type)."""
+    pending = running = failed = 0
+    for counts in state.counts.values():
+        pending, running, failed = (
+            pending + counts.pending,
+            running + counts.running,
+            failed + counts.failed,
+        )
+    return pending, running, failed, len(state.order.delayed)
+
+
+def status_counts(state: QueueState) -> dict[str, int]:
+    """Tasks in the queue now by taskrunner_queue_tasks status: a pending task is
+    ``scheduled`` while its ``run_at`` or retry backoff is ahead, else ``pending``."""
+    pending, running, failed, _ = gauge_key(state)
+    scheduled = 0
+    for due, _, task_id in state.order.delayed:  # entries of tasks that moved on linger
+        record = state.tasks.get(task_id)
+        if record is not None and record.status == TaskStatus.PENDING and record.due_at == due:
+            scheduled += 1
+    return {
+        "pending": pending - scheduled,
+        "scheduled": scheduled,
+        "running": running,
+        "failed": failed,
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -17,6 +18,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 with workflow.unsafe.imports_passed_through():
     from taskrunner.errors import INVALID_TASK
     from taskrunner.events import attempts, duration, event, first_line
+    from taskrunner.observability.metrics import RETRIED
+    from taskrunner.observability.task_context import task_extra
     from taskrunner.queue.attempts import DETACH_AFTER, AttemptFailure
     from taskrunner.queue.models import TaskRecord
     from taskrunner.queue.state import QueueState
@@ -34,11 +37,20 @@ class Settled(Enum):
     """Pending again, due after a backoff."""
     FAILED = "failed"
 
+    @property
+    def outcome(self) -> str:
+        """Its ``outcome`` in taskrunner_tasks_total."""
+        return RETRIED if self is Settled.RETRYING else self.value  # completed, failed
+
 
 async def run_attempt(state: QueueState, record: TaskRecord) -> Outcome:
     """Run the attempt ``record`` was started for and say how it ended."""
     workflow.logger.info(
-        "Processing task %s (%s) - Attempt %d", record.id, record.type, record.round_attempts
+        "Processing task %s (%s) - Attempt %d",
+        record.id,
+        record.type,
+        record.round_attempts,
+        extra=about(state, record),
     )
     execution = state.executions[record.execution]
     try:
@@ -49,6 +61,7 @@ async def run_attempt(state: QueueState, record: TaskRecord) -> Outcome:
                 attempt_offset=record.attempts - 1,
                 payload=record.spec.payload,
                 detach_at=detach_at(record),
+                task_type=record.type,
             ),
             result_type=TaskResult,
             activity_id=f"{record.id}-{record.attempts}",
@@ -60,6 +73,11 @@ async def run_attempt(state: QueueState, record: TaskRecord) -> Outcome:
         return failure_of(err)
 
 
+def about(state: QueueState, record: TaskRecord) -> dict[str, Any]:
+    """``extra=`` for a log line about ``record``: its task fields (see task_context)."""
+    return task_extra(record.id, state.config.name, record.type, record.attempts)
+
+
 def detach_at(record: TaskRecord) -> datetime:
     assert record.started_at is not None
     return record.started_at + DETACH_AFTER
@@ -69,7 +87,7 @@ def settle(state: QueueState, record: TaskRecord, outcome: Outcome, now: datetim
     """Apply an attempt's outcome: completed, back off for another attempt, or failed."""
     if isinstance(outcome, TaskResult):
         state.complete(record, outcome, now)
-        workflow.logger.info("✓ Task %s completed", record.id)
+        workflow.logger.info("✓ Task %s completed", record.id, extra=about(state, record))
         return Settled.COMPLETED
     policy = state.executions[record.execution].retry_policy
     delay = retry_delay(policy, record.round_attempts, outcome)
@@ -77,11 +95,11 @@ def settle(state: QueueState, record: TaskRecord, outcome: Outcome, now: datetim
     if delay is None:
         state.fail(record, outcome.message, now)
         line = f"✗ {task} failed after {attempts(record.attempts)}: {first_line(outcome.message)}"
-        workflow.logger.warning(line, extra=event(line))
+        workflow.logger.warning(line, extra={**event(line), **about(state, record)})
         return Settled.FAILED
     why = first_line(outcome.message)
     line = f"↻ {task} attempt {record.attempts} failed, next in {duration(delay)}: {why}"
-    workflow.logger.info(line, extra=event(line))
+    workflow.logger.info(line, extra={**event(line), **about(state, record)})
     state.retry_later(record, outcome.message, now + delay)
     return Settled.RETRYING
 

@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from taskrunner.events import attempts as attempt_count
     from taskrunner.notifications.models import Priority
     from taskrunner.notifications.notify import notify
+    from taskrunner.observability.metrics import QueueMetrics
+    from taskrunner.observability.search_attributes import QueueTags
     from taskrunner.queue.attempts import (
         CLOCK_MARGIN,
         LOST_ATTEMPT,
@@ -40,8 +42,8 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         queue_workflow_id,
     )
-    from taskrunner.queue.queries import list_tasks, queue_stats
-    from taskrunner.queue.retries import Outcome, Settled, detach_at, run_attempt, settle
+    from taskrunner.queue.queries import gauge_key, list_tasks, queue_stats, status_counts
+    from taskrunner.queue.retries import Outcome, Settled, about, detach_at, run_attempt, settle
     from taskrunner.queue.state import QueueState
     from taskrunner.queue.worker_context import TaskTypeResolver
 
@@ -65,6 +67,8 @@ class TaskQueueWorkflow(QueueEnqueue):
         )
         self._task_types = TaskTypeResolver()
         self._source = queue_workflow_id(params.config.name)
+        self._metrics = QueueMetrics(params.config.name)
+        self._tags = QueueTags()
         self._attempts: dict[str, datetime] = {}
         """Attempts this run started and still waits for: task id -> when it may detach."""
         self._notifying = 0
@@ -75,7 +79,9 @@ class TaskQueueWorkflow(QueueEnqueue):
 
     @workflow.run
     async def run(self, params: QueueInput) -> None:
+        self._spawn(self._show_gauges())
         try:
+            await self._tags.start(self._config.name, sorted(self._state.counts))
             await self._process()
         except asyncio.CancelledError:
             # Cancelling the run (the web UI's button) would drop every task and key.
@@ -95,6 +101,7 @@ class TaskQueueWorkflow(QueueEnqueue):
             self._arm_timer()
             await workflow.wait_condition(self._work_or_stop)
             await self._start_due_tasks()
+            self._tags.update(sorted(self._state.counts))
 
     async def _continue_as_new(self) -> None:
         """Nothing new starts; short attempts finish, long ones detach (attempts.py),
@@ -167,7 +174,12 @@ class TaskQueueWorkflow(QueueEnqueue):
     async def _sleep_until(self, at: datetime) -> None:
         await workflow.sleep(max(at - workflow.now(), timedelta(milliseconds=1)))
         for record in self._state.order.expired(workflow.now()):
-            workflow.logger.warning("Task %s: no outcome of attempt %d", record.id, record.attempts)
+            workflow.logger.warning(
+                "Task %s: no outcome of attempt %d",
+                record.id,
+                record.attempts,
+                extra=about(self._state, record),
+            )
             self._settle(record, LOST)
         if self._timer_at == at:
             self._timer_at = None
@@ -195,6 +207,7 @@ class TaskQueueWorkflow(QueueEnqueue):
 
     def _settle(self, record: TaskRecord, outcome: Outcome) -> None:
         settled = settle(self._state, record, outcome, workflow.now())
+        self._metrics.count(record.type, settled.outcome)
         if settled == Settled.RETRYING:
             self._arm_timer()  # it retries after a backoff: wake up for it
         elif settled == Settled.FAILED:
@@ -213,6 +226,12 @@ class TaskQueueWorkflow(QueueEnqueue):
             )
         finally:
             self._notifying -= 1
+
+    async def _show_gauges(self) -> None:
+        """Keep taskrunner_queue_tasks current: set again whenever the state moved."""
+        while True:
+            await workflow.wait_condition(lambda: self._metrics.stale(gauge_key(self._state)))
+            self._metrics.show(gauge_key(self._state), status_counts(self._state))
 
     @workflow.update
     def report_attempt(self, report: AttemptReport) -> None:

@@ -62,3 +62,7 @@ class DashboardSettings(BaseModel):
     listens beyond loopback (sent as ``Authorization: Bearer`` or a ``?token=`` link)."""
     refresh_seconds: float = Field(default=2.0, gt=0)
     """How often the pages refresh their figures (partial refresh, no full reload)."""
+    temporal_ui_url: str | None = Field(default=None, pattern=r"^https?://[^/\s]+(/\S*)?$")
+    """Base URL of the Temporal web UI the task pages link to, e.g.
+    ``https://temporal.example.com``. Unset: the embedded server's UI
+    (``http://127.0.0.1:<ui_port>``) when no TEMPORAL_ADDRESS is set, else no link."""

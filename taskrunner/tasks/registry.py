@@ -46,6 +46,8 @@ class TaskActivityInput(BaseModel):
     detach_at: datetime | None = None
     """From this instant the queue may continue as new without waiting for this attempt;
     the worker then hands its outcome over (see taskrunner/queue/attempts.py)."""
+    task_type: str | None = None
+    """The task's type, for the attempt's log lines and metrics (None: from an older queue)."""
 
 
 class TaskResult(BaseModel):

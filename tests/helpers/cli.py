@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 TASKRUNNER = str(Path(sys.executable).with_name("taskrunner"))
 """The installed console script, as a user runs it (``make venv`` puts it beside python)."""
@@ -21,6 +23,11 @@ def cli_env(**env: str) -> dict[str, str]:
         if not k.startswith(("TASKRUNNER_", "TEMPORAL_")) and k != "PYTHONUNBUFFERED"
     }
     clean["PYTHONPATH"] = str(ROOT)
+    # Each worker process serves metrics, and `run` the dashboard (both on by default, at
+    # fixed ports): give each its own, so two of them, or the developer's runner, never
+    # collide.
+    clean["TASKRUNNER_METRICS__ADDRESS"] = f"127.0.0.1:{free_port()}"
+    clean["TASKRUNNER_DASHBOARD__PORT"] = str(free_port())
     return {**clean, **env}
 
 

@@ -1,0 +1,1 @@
+"""Watching the runner: Prometheus metrics, search attributes, task context in logs."""
