@@ -7,14 +7,16 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
-CORE_MARKER_DATA = ("temporal.api.history.v1.MarkerRecordedEventAttributes.details", "data")
-"""The SDK core's own record of a local activity (sequence number, timings): never encoded."""
+MARKER_DETAILS = "temporal.api.history.v1.MarkerRecordedEventAttributes.details"
+CORE_MARKER_DATA = {(MARKER_DETAILS, "data"), (MARKER_DETAILS, "patch-data")}
+"""The SDK core's own records, never encoded: a local activity's (sequence number,
+timings) and a patch's (``workflow.patched``: the patch id)."""
 
 
 def payloads_in(history: WorkflowHistory) -> list[Payload]:
     """Every payload the history's events carry (inputs, results, failures, markers, memos),
     but search attributes (the server indexes them, so they are never encrypted) and the
-    SDK core's own bookkeeping of a local activity (its sequence number and timings)."""
+    SDK core's own bookkeeping of local activities and patches (:data:`CORE_MARKER_DATA`)."""
     found: list[Payload] = []
 
     def walk(message: Message) -> None:
@@ -26,7 +28,7 @@ def payloads_in(history: WorkflowHistory) -> list[Payload]:
                 continue
             repeated = field.is_repeated
             if repeated and field.message_type and field.message_type.GetOptions().map_entry:
-                items = [v for k, v in value.items() if (field.full_name, k) != CORE_MARKER_DATA]
+                items = [v for k, v in value.items() if (field.full_name, k) not in CORE_MARKER_DATA]
             else:
                 items = list(value) if repeated else [value]
             for item in items:
