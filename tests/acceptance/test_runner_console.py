@@ -161,3 +161,21 @@ def test_ctrl_c_while_the_embedded_server_starts_is_one_line(tmp_path: Path) -> 
     assert code == 130, term.output
     assert "Traceback" not in term.output
     assert term.output.strip().splitlines()[-1].endswith("interrupted (Ctrl-C)"), term.output
+
+
+async def test_the_banner_names_the_dashboard_and_the_metrics_and_both_answer(
+    runner: Runner,
+) -> None:
+    import re
+
+    import httpx
+
+    output = runner.terminal.output
+    dashboard = re.search(r"Dashboard:\s+(http://\S+)", output)
+    metrics = re.search(r"Metrics:\s+(http://\S+)", output)
+    assert dashboard and metrics, output
+    async with httpx.AsyncClient(timeout=10) as http:
+        page = await http.get(dashboard.group(1) + "/")
+        scraped = await http.get(metrics.group(1))
+    assert page.status_code == 200 and "Overview" in page.text
+    assert scraped.status_code == 200 and "temporal_" in scraped.text
