@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -17,6 +18,9 @@ from taskrunner.tasks.registry import (
 )
 
 NOOP_TYPE = "bench_noop"
+FAST_NOOP_TYPE = "bench_noop_fast"
+"""The same no-op on the fast path: local activities, bundled."""
+FAST_BUNDLE = 25
 STARTS: dict[str, float] = {}
 """Task id -> wall-clock time (time.time()) its activity started (worker in this process)."""
 
@@ -34,6 +38,6 @@ async def noop_task(params: TaskActivityInput) -> TaskResult:
 def noop_types() -> TaskRegistry:
     """The built-in task types plus the no-op one (old start times forgotten)."""
     STARTS.clear()
-    return BUILTIN_TASK_TYPES.including(
-        TaskType(NOOP_TYPE, NoopPayload, lambda _: noop_task, timedelta(seconds=30))
-    )
+    remote = TaskType(NOOP_TYPE, NoopPayload, lambda _: noop_task, timedelta(seconds=30))
+    fast = replace(remote, name=FAST_NOOP_TYPE, local=True, bundle=FAST_BUNDLE)
+    return BUILTIN_TASK_TYPES.including(remote, fast)

@@ -19,8 +19,8 @@ from taskrunner.settings import (
 from taskrunner.worker import build_worker
 
 
-def specs(count: int) -> list[TaskSpec]:
-    return [TaskSpec(type=NOOP_TYPE, payload={"index": i}) for i in range(count)]
+def specs(count: int, task_type: str = NOOP_TYPE) -> list[TaskSpec]:
+    return [TaskSpec(type=task_type, payload={"index": i}) for i in range(count)]
 
 
 @contextlib.asynccontextmanager

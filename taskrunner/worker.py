@@ -6,7 +6,9 @@ tests and benchmarks all build their worker here.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +29,7 @@ from taskrunner.notifications.activities import NotificationActivities
 from taskrunner.observability.search_attributes import SearchAttributeActivities
 from taskrunner.observability.task_context import TaskContextInterceptor
 from taskrunner.queue.activities import QueueActivities
+from taskrunner.queue.bundle_activity import BundleActivities
 from taskrunner.queue.handover import HandoverInterceptor
 from taskrunner.queue.processor import TaskProcessorWorkflow
 from taskrunner.queue.worker_context import TaskTypeActivities, TaskTypesInterceptor
@@ -84,6 +87,13 @@ def deployment_config(worker: WorkerSettings) -> WorkerDeploymentConfig | None:
         use_worker_versioning=True,
         default_versioning_behavior=VERSIONING_BEHAVIORS[worker.versioning_behavior],
     )
+
+
+def use_task_threads(worker: WorkerSettings) -> None:
+    """Give this process's event loop ``worker.task_threads`` threads for blocking work
+    (``asyncio.to_thread``): a worker process calls it once, before it starts."""
+    pool = ThreadPoolExecutor(max_workers=worker.task_threads, thread_name_prefix="task")
+    asyncio.get_running_loop().set_default_executor(pool)
 
 
 def task_activities(task_types: TaskRegistry, settings: Settings) -> dict[str, Any]:
@@ -159,6 +169,7 @@ def build_worker(
         activities=[
             *build_activities(settings, client, tasks, system_reader),
             resolver.resolve_task_types,
+            BundleActivities(tasks).run_task_bundle,
             *extra_activities,
         ],
         interceptors=[

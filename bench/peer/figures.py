@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Figure, dev_server
+from bench.noop_task import FAST_BUNDLE, NOOP_TYPE
 from bench.peer.celery_side import celery_emails_per_second, celery_noop_per_second
 from bench.peer.queue_side import queue_emails, queue_noop
 from bench.peer.worker import unavailable
+from bench.peer.worker_processes import QUEUES, processes_per_second
 
 MODE = "peer"
 """The table's mode column for these figures (the runner's side is on SERVER_MODE)."""
@@ -92,11 +94,26 @@ async def measure_peer(runs: int, tasks: int, emails: int, report: Report) -> li
         "no-op tasks end to end",
         "tasks/s",
         f"{celery}, prefork -c {cores}, acks_late; {tasks} tasks, {ends}",
-        f"{SERVER_MODE} server, C={NOOP_CONCURRENCY}; {tasks} tasks, {ends}",
+        f"{SERVER_MODE} server, fast path, C={NOOP_CONCURRENCY}; {tasks} tasks, {ends}",
     )
     noop.reason = reason
     events = Figure(
-        "peer: no-op events per task, taskrunner", "events", MODE, note="queue histories / tasks"
+        "peer: no-op events per task, taskrunner",
+        "events",
+        MODE,
+        note=f"fast path (local, {FAST_BUNDLE} a call): queue histories / tasks",
+    )
+    remote = Figure(
+        "peer: no-op tasks end to end, taskrunner remote path",
+        "tasks/s",
+        MODE,
+        note=f"one activity task per attempt, C={NOOP_CONCURRENCY}; {tasks} tasks, {ends}",
+    )
+    remote_events = Figure(
+        "peer: no-op events per task, taskrunner remote path",
+        "events",
+        MODE,
+        note="queue histories / tasks",
     )
     mail = _pair(
         "one email per task (SMTP)",
@@ -104,6 +121,16 @@ async def measure_peer(runs: int, tasks: int, emails: int, report: Report) -> li
         f"{celery}, prefork -c {EMAIL_CONCURRENCY}, smtplib; {emails} emails, {ends}",
         f"{SERVER_MODE} server, C={EMAIL_CONCURRENCY}, email task; {emails} emails, {ends}",
     )
+    processes = {
+        count: Figure(
+            f"peer: no-op over {QUEUES} queues, {count} worker process(es)",
+            "tasks/s",
+            MODE,
+            note=f"taskrunner worker --processes {count}, fast path, C={NOOP_CONCURRENCY} "
+            f"each; {tasks} tasks, {ends}",
+        )
+        for count in (1, 2)
+    }
     no_sink = None
     if importlib.util.find_spec("aiosmtpd") is None:
         no_sink = (
@@ -118,14 +145,27 @@ async def measure_peer(runs: int, tasks: int, emails: int, report: Report) -> li
                 run = await queue_noop(server, tasks, NOOP_CONCURRENCY)
                 noop.ours.samples.append(run.per_second)
                 events.samples.append(run.events_per_task)
+                run = await queue_noop(server, tasks, NOOP_CONCURRENCY, NOOP_TYPE)
+                remote.samples.append(run.per_second)
+                remote_events.samples.append(run.events_per_task)
                 if emails and no_sink is None:
                     c = EMAIL_CONCURRENCY
                     await _celery(mail, celery_emails_per_second, emails, c, logs)
                     sent = await queue_emails(server, emails, c, logs)
                     mail.ours.samples.append(sent.per_second)
+                for count, figure in processes.items():
+                    rate = await processes_per_second(server, count, tasks, NOOP_CONCURRENCY)
+                    figure.samples.append(rate)
     if no_sink is not None:
         mail.ours.note = f"n/a: {no_sink}"
-    figures = [*noop.figures(), events, *(mail.figures() if emails else [])]
+    figures = [
+        *noop.figures(),
+        events,
+        remote,
+        remote_events,
+        *(mail.figures() if emails else []),
+        *processes.values(),
+    ]
     for figure in figures:
         report(figure)
     return figures

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench.harness import Server
 from bench.long_run import run_sizes
+from bench.noop_task import FAST_NOOP_TYPE
 from bench.peer.celery_side import email_fields
 from bench.peer.smtp_sink import smtp_sink
 from bench.queue_setup import queue_client, queue_worker, specs
@@ -56,10 +57,13 @@ def email_payload(index: int) -> dict[str, str]:
     return {"recipient": recipient, "subject": subject, "body": body}
 
 
-async def queue_noop(server: Server, tasks: int, concurrency: int) -> QueueRun:
-    """``tasks`` no-op tasks through one queue of max_concurrency ``concurrency``."""
+async def queue_noop(
+    server: Server, tasks: int, concurrency: int, task_type: str = FAST_NOOP_TYPE
+) -> QueueRun:
+    """``tasks`` no-op tasks through one queue of max_concurrency ``concurrency``, on the
+    fast path (local, bundled) by default."""
     async with queue_worker(server, max_concurrency=concurrency) as settings:
-        return await _timed(server, settings, specs(tasks))
+        return await _timed(server, settings, specs(tasks, task_type))
 
 
 async def queue_emails(server: Server, emails: int, concurrency: int, log_dir: Path) -> QueueRun:

@@ -25,11 +25,14 @@ from taskrunner.settings import Settings
 from taskrunner.supervisor import GAVE_UP, supervise
 from taskrunner.tasks.loading import task_registry
 from taskrunner.tasks.registry import TaskRegistry
-from taskrunner.worker import build_worker
+from taskrunner.worker import build_worker, use_task_threads
 
 RULE = "=" * 60
 PROBE_TIMEOUT_SECONDS = 3.0
 """How long to wait for a Temporal answer on a taken port."""
+
+
+MAX_PROCESSES = 64
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "worker",
         help="only the worker, against TEMPORAL_ADDRESS (or a server on the configured port)",
         description="Run the worker until SIGINT/SIGTERM; same as `python worker.py`.",
+    )
+    worker.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N worker processes on this machine (default 1): one core each",
     )
     worker.set_defaults(handler=worker_command)
     for command in (run, worker):
@@ -69,6 +79,7 @@ def with_task_modules(
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
     settings, task_types = with_task_modules(args, settings)
+    use_task_threads(settings.worker)
     if settings.dashboard.enabled:
         from taskrunner.dashboard.auth import dashboard_token  # the web stack: run only
 
@@ -233,6 +244,13 @@ async def print_banner(
 
 async def worker_command(args: argparse.Namespace, settings: Settings) -> int:
     settings, task_types = with_task_modules(args, settings)
+    if not 1 <= args.processes <= MAX_PROCESSES:
+        raise UserError(f"--processes {args.processes}: give 1 to {MAX_PROCESSES}")
+    if args.processes > 1:
+        from taskrunner.cli.processes import run_processes
+
+        return await run_processes(settings, args.processes, args.task_module)
+    use_task_threads(settings.worker)
     stop = stop_event()
     client = await connect(settings, runtime=worker_runtime(settings.metrics, settings.logs))
     print(

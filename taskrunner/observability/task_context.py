@@ -9,8 +9,10 @@ or ``activity.logger``) carries them; it also measures the attempt for
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from temporalio import activity
@@ -70,12 +72,19 @@ class _TaskContext(ActivityInboundInterceptor):
         ):
             return await super().execute_activity(input)
         queue = (info.workflow_id or "").removeprefix(QUEUE_PREFIX)
-        task_type = task.task_type or info.activity_type
-        fields = task_fields(task.task_id, queue, task_type, task.attempt_offset + 1)
-        token = current_task.set(fields)
-        started = time.monotonic()
-        try:
+        with about_task(queue, task, task.task_type or info.activity_type):
             return await super().execute_activity(input)
-        finally:
-            observe_attempt(activity_meter(), queue, task_type, time.monotonic() - started)
-            current_task.reset(token)
+
+
+@contextlib.contextmanager
+def about_task(queue: str, task: TaskActivityInput, task_type: str) -> Iterator[None]:
+    """While the block runs one attempt of ``task``: its fields on every log line, and
+    its run time observed for taskrunner_task_duration_seconds."""
+    fields = task_fields(task.task_id, queue, task_type, task.attempt_offset + 1)
+    token = current_task.set(fields)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        observe_attempt(activity_meter(), queue, task_type, time.monotonic() - started)
+        current_task.reset(token)

@@ -14,15 +14,21 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from taskrunner.errors import rejected
     from taskrunner.observability.metrics import CANCELLED, QueueMetrics
+    from taskrunner.queue.budget import CONTINUE_AS_NEW_LIMIT
     from taskrunner.queue.models import (
         CommandResult,
         DrainRef,
         DrainRequest,
         DrainResult,
+        ListTasks,
         QueueConfig,
+        QueueInput,
+        QueueStats,
+        TaskRecord,
         TaskRef,
         TaskStatus,
     )
+    from taskrunner.queue.queries import list_tasks, queue_stats
     from taskrunner.queue.state import QueueState
 
 
@@ -30,6 +36,7 @@ class QueueCommands:
     _config: QueueConfig
     _state: QueueState
     _metrics: QueueMetrics
+    _run_number: int
 
     def _resent(self) -> bool:
         """True for an update this queue applied already (re-sent across continue-as-new)."""
@@ -133,4 +140,31 @@ class QueueCommands:
     def _drain_status(self, ref: DrainRef) -> DrainResult | None:
         return self._state.drains.status(
             ref.drain_id, self._state.tasks.values(), workflow.now(), self._state.paused
+        )
+
+    # -- queries (the workflow's, on its state) --------------------------------------
+
+    @workflow.query
+    def stats(self) -> QueueStats:
+        return queue_stats(self._state, self._config.name, self._run_number)
+
+    @workflow.query
+    def list_tasks(self, request: ListTasks) -> list[TaskRecord]:
+        return list_tasks(self._state, request.status, request.limit)
+
+    @workflow.query
+    def task(self, ref: TaskRef) -> TaskRecord | None:
+        return self._state.get(ref.task_id)
+
+    @workflow.query
+    def recovery(self) -> QueueInput:
+        """What a new run needs to carry on from this one's state (``queue recover``).
+
+        Asked of a closed run (a query replays its history), tasks it had running are
+        pending again: their attempt was cut short.
+        """
+        return QueueInput(
+            config=self._config,
+            snapshot=self._state.recovery_snapshot(CONTINUE_AS_NEW_LIMIT),
+            run_number=self._run_number + 1,
         )

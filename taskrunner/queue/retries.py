@@ -45,13 +45,7 @@ class Settled(Enum):
 
 async def run_attempt(state: QueueState, record: TaskRecord) -> Outcome:
     """Run the attempt ``record`` was started for and say how it ended."""
-    workflow.logger.info(
-        "Processing task %s (%s) - Attempt %d",
-        record.id,
-        record.type,
-        record.round_attempts,
-        extra=about(state, record),
-    )
+    log_start(state, record)
     execution = state.executions[record.execution]
     try:
         return await workflow.execute_activity(
@@ -71,6 +65,16 @@ async def run_attempt(state: QueueState, record: TaskRecord) -> Outcome:
         )
     except ActivityError as err:
         return failure_of(err)
+
+
+def log_start(state: QueueState, record: TaskRecord) -> None:
+    workflow.logger.info(
+        "Processing task %s (%s) - Attempt %d",
+        record.id,
+        record.type,
+        record.round_attempts,
+        extra=about(state, record),
+    )
 
 
 def about(state: QueueState, record: TaskRecord) -> dict[str, Any]:

@@ -32,17 +32,15 @@ with workflow.unsafe.imports_passed_through():
         AttemptReport,
     )
     from taskrunner.queue.budget import CONTINUE_AS_NEW_LIMIT
+    from taskrunner.queue.bundles import ROUND_PAUSE, Bundles, run_bundle
     from taskrunner.queue.enqueue import QueueEnqueue
     from taskrunner.queue.models import (
-        ListTasks,
         QueueInput,
-        QueueStats,
         TaskRecord,
-        TaskRef,
         TaskStatus,
         queue_workflow_id,
     )
-    from taskrunner.queue.queries import gauge_key, list_tasks, queue_stats, status_counts
+    from taskrunner.queue.queries import gauge_key, status_counts
     from taskrunner.queue.retries import Outcome, Settled, about, detach_at, run_attempt, settle
     from taskrunner.queue.state import QueueState
     from taskrunner.queue.worker_context import TaskTypeResolver
@@ -73,6 +71,11 @@ class TaskQueueWorkflow(QueueEnqueue):
         """Attempts this run started and still waits for: task id -> when it may detach."""
         self._notifying = 0
         """Failure notifications in flight."""
+        self._in_bundles = 0
+        """Tasks in local activity calls (the fast path): a continue-as-new waits for them."""
+        self._round_unsaved = False
+        """A round of local calls ended in the current workflow task (not yet recorded)."""
+        self._bundles = Bundles(self._state)
         self._timer_at: datetime | None = None
         self._children: set[asyncio.Task[None]] = set()
         """Task runs and timers in flight (a reference keeps them from being collected)."""
@@ -127,8 +130,10 @@ class TaskQueueWorkflow(QueueEnqueue):
         """No failure notification is in flight, and every attempt this run waits for may
         detach (the worker's clock may lag the server's by up to CLOCK_MARGIN)."""
         now = workflow.now()
-        return not self._notifying and all(
-            at + CLOCK_MARGIN <= now for at in self._attempts.values()
+        return (
+            not self._notifying
+            and not self._in_bundles
+            and all(at + CLOCK_MARGIN <= now for at in self._attempts.values())
         )
 
     def _until_detached(self) -> timedelta | None:
@@ -149,11 +154,11 @@ class TaskQueueWorkflow(QueueEnqueue):
         )
 
     def _can_start(self) -> bool:
-        return (
-            not self._state.paused
-            and self._state.running < self._config.max_concurrency
-            and self._state.has_ready(workflow.now())
-        )
+        if self._state.paused or self._state.running >= self._config.max_concurrency:
+            return False
+        upcoming = self._state.order.peek_ready(workflow.now())
+        # Local calls run in rounds: the next starts once the last one's results are in.
+        return upcoming is not None and not (self._in_bundles and self._bundles.local(upcoming))
 
     def _work_or_stop(self) -> bool:
         return self._continue_as_new_due() or self._can_start()
@@ -187,14 +192,27 @@ class TaskQueueWorkflow(QueueEnqueue):
 
     async def _start_due_tasks(self) -> None:
         interval = timedelta(milliseconds=self._config.start_interval_ms)
+        if self._round_unsaved:
+            # A workflow task holding local calls completes only when they all end; one
+            # timer lets it complete now, so the round's outcomes are recorded before the
+            # next round runs: a lost worker re-runs at most one round (bundles.py).
+            self._round_unsaved = False
+            await workflow.sleep(ROUND_PAUSE)
+        bundles = self._bundles.opened(single=bool(interval))
         while self._can_start() and not self._continue_as_new_due():
             record = self._state.start_next(workflow.now())
             if record is None:
-                return
-            self._attempts[record.id] = detach_at(record)
-            self._spawn(self._run_task(record))
+                break
+            if bundles.local(record):
+                if full := bundles.add(record):
+                    self._spawn(self._run_bundle(full))
+            else:
+                self._attempts[record.id] = detach_at(record)
+                self._spawn(self._run_task(record))
             if interval:
                 await workflow.sleep(interval)  # a durable timer between two starts
+        for rest in bundles.rest():
+            self._spawn(self._run_bundle(rest))
 
     async def _run_task(self, record: TaskRecord) -> None:
         attempts = record.attempts
@@ -204,6 +222,18 @@ class TaskQueueWorkflow(QueueEnqueue):
             self._attempts.pop(record.id, None)
         if record.status == TaskStatus.RUNNING and record.attempts == attempts:
             self._settle(record, outcome)
+
+    async def _run_bundle(self, records: list[TaskRecord]) -> None:
+        self._in_bundles += len(records)
+        attempts = [record.attempts for record in records]
+        try:
+            outcomes = await run_bundle(self._state, records)
+        finally:
+            self._in_bundles -= len(records)
+        for record, attempt, outcome in zip(records, attempts, outcomes, strict=True):
+            if record.status == TaskStatus.RUNNING and record.attempts == attempt:
+                self._settle(record, outcome)
+        self._round_unsaved = not self._in_bundles
 
     def _settle(self, record: TaskRecord, outcome: Outcome) -> None:
         settled = settle(self._state, record, outcome, workflow.now())
@@ -248,30 +278,3 @@ class TaskQueueWorkflow(QueueEnqueue):
             or record.attempts != report.attempt
         ):
             raise rejected(f"task {report.task_id} is not running attempt {report.attempt}")
-
-    # -- queries -----------------------------------------------------------------
-
-    @workflow.query
-    def stats(self) -> QueueStats:
-        return queue_stats(self._state, self._config.name, self._run_number)
-
-    @workflow.query
-    def list_tasks(self, request: ListTasks) -> list[TaskRecord]:
-        return list_tasks(self._state, request.status, request.limit)
-
-    @workflow.query
-    def task(self, ref: TaskRef) -> TaskRecord | None:
-        return self._state.get(ref.task_id)
-
-    @workflow.query
-    def recovery(self) -> QueueInput:
-        """What a new run needs to carry on from this one's state (``queue recover``).
-
-        Asked of a closed run (a query replays its history), tasks it had running are
-        pending again: their attempt was cut short.
-        """
-        return QueueInput(
-            config=self._config,
-            snapshot=self._state.recovery_snapshot(CONTINUE_AS_NEW_LIMIT),
-            run_number=self._run_number + 1,
-        )

@@ -33,6 +33,10 @@ class WorkerSettings(BaseModel):
     max_concurrent_workflow_tasks: int | None = Field(default=None, ge=2)
     """Workflow tasks this worker processes at once; None: the SDK default (100). At least
     2: the SDK's sticky workflow cache needs two."""
+    task_threads: int = Field(default=32, ge=1, le=1024)
+    """Threads for blocking work of tasks (sync handlers, the email task's SMTP sends,
+    file writes): Python's default pool has only cores + 4, which caps how many such
+    tasks run at once below the queue's concurrency."""
     max_concurrent_local_activities: int | None = Field(default=None, ge=1)
     """Local activities at once (the queue workflow resolves task types through one);
     None: the SDK default (100)."""

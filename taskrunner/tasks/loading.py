@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -22,6 +23,30 @@ def task_registry(settings: Settings, modules: Iterable[str] = ()) -> TaskRegist
     exactly these types. A module that cannot be imported or declares nothing, and a
     name declared twice, are one-line errors.
     """
+    return with_paths(_declared(settings, modules), settings)
+
+
+def with_paths(registry: TaskRegistry, settings: Settings) -> TaskRegistry:
+    """The registry with ``queue.task_paths`` applied: each named type's path and bundle."""
+    if not settings.queue.task_paths:
+        return registry
+    changed: dict[str, TaskType] = {}
+    for name, chosen in settings.queue.task_paths.items():
+        if name not in registry:
+            raise ConfigError(
+                f"queue.task_paths names task type {name!r}, which no module declares "
+                f"(known: {registry.names()})"
+            )
+        try:
+            changed[name] = replace(
+                registry[name], local=chosen.path == "local", bundle=chosen.bundle
+            )
+        except ValueError as err:
+            raise ConfigError(f"queue.task_paths.{name}: {err}") from None
+    return TaskRegistry(changed.get(name, registry[name]) for name in registry)
+
+
+def _declared(settings: Settings, modules: Iterable[str]) -> TaskRegistry:
     names = list(dict.fromkeys([*settings.task_modules, *modules]))
     if not names:
         return BUILTIN_TASK_TYPES

@@ -2,7 +2,8 @@
 
 Arguments: Temporal address, task queue, data dir, ledger SQLite file, and optionally
 a JSON file of health readings (``FileReadings``) to use instead of this machine's. It runs
-``build_worker`` plus the ``ledgered`` task type, whose activity records
+``build_worker`` plus the ``ledgered`` task type (and ``ledgered_fast``, the same on the
+fast path), whose activity records
 the execution with an ``INSERT`` and then sleeps ``sleep_ms`` (so a test can count
 how often each task really ran, even across a SIGKILL of this process).
 """
@@ -13,6 +14,7 @@ import asyncio
 import os
 import sqlite3
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -86,8 +88,10 @@ async def main(
         timedelta(seconds=5),
         retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=5),
     )
+    # The same task on the fast path: local activities, up to 20 tasks a call.
+    fast = replace(ledgered, name="ledgered_fast", local=True, bundle=20)
     reader = FileReadings(Path(readings)) if readings else None
-    task_types = BUILTIN_TASK_TYPES.including(ledgered)
+    task_types = BUILTIN_TASK_TYPES.including(ledgered, fast)
     async with build_worker(client, settings, task_types=task_types, system_reader=reader):
         sys.stdout.write("worker ready\n")
         sys.stdout.flush()

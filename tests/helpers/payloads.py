@@ -28,7 +28,9 @@ def payloads_in(history: WorkflowHistory) -> list[Payload]:
                 continue
             repeated = field.is_repeated
             if repeated and field.message_type and field.message_type.GetOptions().map_entry:
-                items = [v for k, v in value.items() if (field.full_name, k) not in CORE_MARKER_DATA]
+                items = [
+                    v for k, v in value.items() if (field.full_name, k) not in CORE_MARKER_DATA
+                ]
             else:
                 items = list(value) if repeated else [value]
             for item in items:
