@@ -15,8 +15,6 @@ class ProcPayload(TaskPayload):
     index: int = 0
 
 
-@task_type(
-    PROCESS_NOOP_TYPE, payload=ProcPayload, timeout=timedelta(seconds=30), local=True, bundle=25
-)
+@task_type(PROCESS_NOOP_TYPE, payload=ProcPayload, timeout=timedelta(seconds=30), bundle=25)
 async def noop(payload: ProcPayload, ctx: TaskContext) -> str:
     return "ok"

@@ -1,14 +1,12 @@
-"""The fast path under a SIGKILL: 200 short local tasks in flight, none lost.
+"""The fast path under a SIGKILL: 200 short bundled tasks in flight, none lost.
 
-Local activities run inside the queue's workflow task and leave a marker only when
-that task completes: a worker killed mid-call leaves none, so the next worker runs the
-call's tasks again, within the same attempt (the attempt never reported). Only tasks in
-flight at the kill (at most the queue's concurrency) may run twice.
+The killed worker's calls time out (the type's 5 s start-to-close); each task in them
+counts that attempt as failed and retries on the next worker. Only tasks in flight at
+the kill (at most the queue's concurrency) run twice or take an extra attempt.
 """
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 from collections import Counter
@@ -29,12 +27,12 @@ from tests.helpers.queue import assert_accounted
 
 pytestmark = pytest.mark.faults
 
-TASKS = 600
+TASKS = 1000
 IN_FLIGHT = 200
 """The queue's concurrency: this many tasks run at once (ten calls of 20)."""
 
 
-async def test_sigkill_with_200_local_tasks_in_flight_loses_none(
+async def test_sigkill_with_200_bundled_tasks_in_flight_loses_none(
     tmp_path: Path, make_settings: Any
 ) -> None:
     server = DevServer(data_dir=tmp_path / "server", port=free_port(), ui_port=None)
@@ -54,14 +52,12 @@ async def test_sigkill_with_200_local_tasks_in_flight_loses_none(
         queue = QueueClient(client, settings, "fast-crash")
         start_worker()
         specs = [
-            TaskSpec(type="ledgered_fast", payload={"n": i, "sleep_ms": 1000}) for i in range(TASKS)
+            TaskSpec(type="ledgered_fast", payload={"n": i, "sleep_ms": 500}) for i in range(TASKS)
         ]
-        # In the background: the local calls hold the queue's workflow task open, so the
-        # enqueue is answered only when they end, or after the kill, from the next worker.
-        enqueued = asyncio.create_task(queue.enqueue_batch(specs))
+        ids = (await queue.enqueue_batch(specs)).task_ids
 
         async def in_flight() -> None:
-            assert len(executions(ledger)) >= IN_FLIGHT + IN_FLIGHT // 2
+            assert len(executions(ledger)) >= TASKS // 3
 
         await assert_eventually(in_flight, timeout=120, interval=0.05)
         workers[0].send_signal(signal.SIGKILL)
@@ -69,7 +65,6 @@ async def test_sigkill_with_200_local_tasks_in_flight_loses_none(
         assert len(set(executions(ledger))) < TASKS, "the worker finished before it was killed"
 
         start_worker()
-        ids = (await enqueued).task_ids
         drained = await queue.drain(through_retries=True)
         assert drained.done
         stats = await queue.stats()
@@ -83,11 +78,12 @@ async def test_sigkill_with_200_local_tasks_in_flight_loses_none(
         runs = Counter(executions(ledger))
         assert set(runs) == set(ids), "some task never ran"
         twice = sorted(t for t, n in runs.items() if n > 1)
-        print(f"\n{len(twice)} of {TASKS} local tasks ran twice (in flight at the SIGKILL)")
-        assert all(n <= 2 for n in runs.values())
-        assert len(twice) <= IN_FLIGHT, twice
-        # A re-run in the same call is the same attempt: every task took one.
-        assert all(r.attempts == 1 for r in records.values())
+        print(f"\n{len(twice)} of {TASKS} bundled tasks ran twice (in flight at the SIGKILL)")
+        # Every run was an attempt; a task the killed worker held but had not begun
+        # (the ledger is written as it starts) counts one attempt more than its runs.
+        unbegun = sorted(t for t, r in records.items() if r.attempts == runs[t] + 1)
+        assert all(r.attempts in (runs[t], runs[t] + 1) for t, r in records.items())
+        assert len(twice) + len(unbegun) <= IN_FLIGHT, (twice, unbegun)
     finally:
         for proc in workers:
             kill(proc)

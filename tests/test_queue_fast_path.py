@@ -1,4 +1,4 @@
-"""The fast path: local task types run in local activity calls, bundled, with every
+"""The fast path: bundled task types run several tasks per activity call, with every
 guarantee of the remote path (attempt counts, the failed list and retry, idempotency
 keys, continue-as-new with calls in flight)."""
 
@@ -19,36 +19,36 @@ BUNDLE = 5
 
 
 class Calls:
-    """Which call ran each task: activity id and whether it was local."""
+    """Which call ran each task: its activity id and type."""
 
     def __init__(self) -> None:
-        self.by_task: dict[str, tuple[str, bool]] = {}
+        self.by_task: dict[str, tuple[str, str]] = {}
 
     @activity.defn(name="test_odd_fails")
     async def odd_fails(self, params: TaskActivityInput) -> TaskResult:
         info = activity.info()
-        self.by_task[params.task_id] = (info.activity_id, info.is_local)
+        self.by_task[params.task_id] = (info.activity_id, info.activity_type)
         if params.payload["n"] % 2:
             raise ApplicationError(f"odd {params.payload['n']}", type="Odd", non_retryable=True)
         return TaskResult(summary=f"even {params.payload['n']}")
 
 
 def fast(ledger: Ledger, calls: Calls) -> list[TaskType]:
-    """Local twins of the ledger's task types, and one whose odd tasks fail."""
+    """Bundled twins of the ledger's task types, and one whose odd tasks fail."""
     by_name = {t.name: t for t in ledger.task_types()}
     twins = [
-        replace(by_name[name], name=f"fast_{name}", local=True, bundle=BUNDLE)
+        replace(by_name[name], name=f"fast_{name}", bundle=BUNDLE)
         for name in ("noop", "flaky", "doomed", "hopeless")
     ]
     odd = replace(by_name["hopeless"], name="fast_odd", activity=lambda _: calls.odd_fails)
-    return [*twins, replace(odd, local=True, bundle=BUNDLE)]
+    return [*twins, replace(odd, bundle=BUNDLE)]
 
 
 def history_kinds(events: Any) -> Counter[str]:
     return Counter(str(e.WhichOneof("attributes")) for e in events)
 
 
-async def test_local_tasks_run_in_bundles_without_activity_tasks(
+async def test_bundled_tasks_share_calls_and_keep_their_own_outcomes(
     client: Any, make_settings: Any
 ) -> None:
     calls = Calls()
@@ -64,7 +64,7 @@ async def test_local_tasks_run_in_bundles_without_activity_tasks(
         record = records[task_id]
         assert record.attempts == 1
         assert record.status == (TaskStatus.FAILED if n % 2 else TaskStatus.COMPLETED)
-    assert all(local for _, local in calls.by_task.values())
+    assert {kind for _, kind in calls.by_task.values()} == {"run_task_bundle"}
     per_call = Counter(call for call, _ in calls.by_task.values())
     assert max(per_call.values()) == BUNDLE and len(per_call) == 20 // BUNDLE
     scheduled = {
@@ -72,8 +72,8 @@ async def test_local_tasks_run_in_bundles_without_activity_tasks(
         for e in history
         if e.HasField("activity_task_scheduled_event_attributes")
     }
-    assert "test_odd_fails" not in scheduled  # no activity task: all ran in local calls
-    assert history_kinds(history)["marker_recorded_event_attributes"] < 20
+    assert "test_odd_fails" not in scheduled  # no activity task of its own: all in bundles
+    assert history_kinds(history)["activity_task_scheduled_event_attributes"] < 20
 
 
 async def test_attempts_failed_list_and_retry_on_the_fast_path(client: Any, settings: Any) -> None:

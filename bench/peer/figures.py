@@ -101,7 +101,7 @@ async def measure_peer(runs: int, tasks: int, emails: int, report: Report) -> li
         "peer: no-op events per task, taskrunner",
         "events",
         MODE,
-        note=f"fast path (local, {FAST_BUNDLE} a call): queue histories / tasks",
+        note=f"fast path ({FAST_BUNDLE} tasks a call): queue histories / tasks",
     )
     remote = Figure(
         "peer: no-op tasks end to end, taskrunner remote path",

@@ -61,7 +61,7 @@ async def queue_noop(
     server: Server, tasks: int, concurrency: int, task_type: str = FAST_NOOP_TYPE
 ) -> QueueRun:
     """``tasks`` no-op tasks through one queue of max_concurrency ``concurrency``, on the
-    fast path (local, bundled) by default."""
+    fast path (bundled) by default."""
     async with queue_worker(server, max_concurrency=concurrency) as settings:
         return await _timed(server, settings, specs(tasks, task_type))
 

@@ -1,4 +1,4 @@
-"""The worker's side of the fast path: one local activity call runs several tasks.
+"""The worker's side of the fast path: one activity call runs several tasks.
 
 Each task runs through its type's own activity function, in this process and in the
 call's activity context, concurrently with the others; what it returns or raises is

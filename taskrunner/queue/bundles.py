@@ -1,27 +1,21 @@
-"""The fast path: ready tasks of a local task type run in one local activity call.
+"""The fast path: ready tasks of a bundled task type run in one activity call.
 
-A local activity runs in the worker that runs the queue's workflow task, with no
-activity task of its own: one marker event per call instead of three events per
-attempt, and no round trip through the server. Each task in the call is still its own
-attempt: its outcome is settled alone (completed, retried after its backoff, or
-failed), so attempt counts, the failed list, retries and idempotency keys behave as on
-the remote path. A local activity cannot outlive its workflow task: the queue waits
-for its calls before it continues as new, and a worker lost mid-call leaves no marker,
-so the next worker runs that call's tasks again (in the same attempt).
+One call carries up to the type's ``bundle`` tasks: three history events and one
+activity task round trip per call instead of per task. Each task in the call is still
+its own attempt: its outcome is settled alone (completed, retried after its backoff,
+or failed), so attempt counts, the failed list, retries and idempotency keys behave as
+for single tasks. A call does not detach: the queue waits for its calls before it
+continues as new (bundled types are short, at most 60 s an attempt). A worker lost
+mid-call times the call out: each of its tasks counts that attempt as failed and
+retries; only tasks in flight run again.
 
-The SDK completes a workflow task only once none of its local calls is running, and
-starting a call as another ends would keep one task open for seconds (until the SDK's
-workflow task heartbeat): every outcome in it unrecorded, all of it to run again after
-a crash. So local calls run in rounds: up to ``max_concurrency`` tasks start together;
-when the last call of the round ends, a 1 ms timer lets the workflow task complete,
-recording the round, and the next round starts. A lost worker re-runs at most one
-round: the tasks that were in flight. While a round runs, the queue answers commands
-and enqueues when it ends (local tasks are short: at most 60 s, usually milliseconds).
+Local activities were measured too (no round trip at all), and left out: the SDK holds
+a workflow task open while any local activity of it runs, so outcomes stay unrecorded
+while calls overlap (a crash would re-run all of them), and forcing a recorded point
+between calls costs a server timer, about a second on the dev server.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -34,8 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from taskrunner.queue.state import QueueState
     from taskrunner.tasks.registry import TaskActivityInput, TaskResult
 
-ROUND_PAUSE = timedelta(milliseconds=1)
-"""The timer between two rounds of local calls (see the module's docstring)."""
 RUN_BUNDLE = "run_task_bundle"
 """The worker's activity that runs a bundle (taskrunner/queue/bundle_activity.py)."""
 
@@ -59,7 +51,7 @@ class BundleOutcome(BaseModel):
 
 
 class Bundles:
-    """Groups the local tasks one turn of the queue's loop starts, by execution.
+    """Groups the bundled tasks one turn of the queue's loop starts, by execution.
 
     Args:
         single: One task per call (the queue spaces its starts by ``start_interval_ms``).
@@ -70,16 +62,12 @@ class Bundles:
         self._single = single
         self._open: dict[str, list[TaskRecord]] = {}
 
-    def opened(self, *, single: bool = False) -> Bundles:
-        """A fresh grouping for one turn of the loop (this one keeps none open)."""
-        return Bundles(self._state, single=single)
-
-    def local(self, record: TaskRecord) -> bool:
-        """Whether ``record`` takes the fast path (an execution captured as local)."""
-        return self._state.executions[record.execution].local
+    def bundled(self, record: TaskRecord) -> bool:
+        """Whether ``record`` takes the fast path (an execution captured with a bundle)."""
+        return self._state.executions[record.execution].bundle > 1
 
     def add(self, record: TaskRecord) -> list[TaskRecord] | None:
-        """Add a started local task; its bundle when that is full now, to run."""
+        """Add a started bundled task; its bundle when that is full now, to run."""
         size = 1 if self._single else self._state.executions[record.execution].bundle
         group = self._open.setdefault(record.execution, [])
         group.append(record)
@@ -94,8 +82,8 @@ class Bundles:
 
 
 async def run_bundle(state: QueueState, records: list[TaskRecord]) -> list[Outcome]:
-    """Run the attempts ``records`` were started for in one local activity call; one
-    outcome per record, in order. A call that fails as a whole fails every attempt in it."""
+    """Run the attempts ``records`` were started for in one activity call; one outcome
+    per record, in order. A call that fails as a whole fails every attempt in it."""
     execution = state.executions[records[0].execution]
     for record in records:
         log_start(state, record)
@@ -109,7 +97,7 @@ async def run_bundle(state: QueueState, records: list[TaskRecord]) -> list[Outco
         for record in records
     ]
     try:
-        outcome = await workflow.execute_local_activity(
+        outcome = await workflow.execute_activity(
             RUN_BUNDLE,
             BundleInput(activity=execution.activity, tasks=tasks),
             result_type=BundleOutcome,

@@ -7,8 +7,6 @@ payload, a full queue, a state over its budget. A refused request changes nothin
 
 from __future__ import annotations
 
-import hashlib
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -65,36 +63,20 @@ class QueueEnqueue(QueueCommands):
         executions = await self._task_types.executions({s.type for s in specs})
         ids = []
         created = 0
-        for index, spec in enumerate(specs):
+        for spec in specs:
             existing = self._state.find_key(spec.key)
             if existing is None:
-                existing = self._add(spec, executions[spec.type], index)
+                existing = self._add(spec, executions[spec.type])
                 created += 1
             ids.append(existing)
         self._remember(ids, created)
         return ids, created
 
-    def _add(self, spec: TaskSpec, execution: TaskExecution, index: int) -> str:
-        task_id = _id_from_update(index)
-        while task_id is None or self._state.get(task_id) is not None:
+    def _add(self, spec: TaskSpec, execution: TaskExecution) -> str:
+        task_id = workflow.uuid4().hex[:12]
+        while self._state.get(task_id) is not None:
             task_id = workflow.uuid4().hex[:12]
         self._state.add(spec, task_id, workflow.now(), execution)
         if spec.run_at is not None:
             self._arm_timer()
         return task_id
-
-
-IDS_FROM_UPDATES = "taskrunner-task-ids-from-updates"
-"""Patch: task ids derive from the enqueue's update id (histories before drew them at random)."""
-
-
-def _id_from_update(index: int) -> str | None:
-    """The id of the ``index``-th task of the running enqueue: the same each time the
-    server hands that update over, even to another worker after this one was lost with
-    the update unanswered (a local activity holds the workflow task open, so tasks may
-    have started before their enqueue was recorded; see bundles.py). None: no update id
-    (the id is then drawn from the workflow's random stream)."""
-    update = workflow.current_update_info()
-    if update is None or not workflow.patched(IDS_FROM_UPDATES):
-        return None
-    return hashlib.sha256(f"{update.id}/{index}".encode()).hexdigest()[:12]

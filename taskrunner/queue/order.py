@@ -52,12 +52,6 @@ class RunOrder:
             return None
         return self._tasks[heapq.heappop(self.ready)[2]]
 
-    def peek_ready(self, now: datetime) -> TaskRecord | None:
-        """The task :meth:`pop_ready` would take, left in the order (None: none is due)."""
-        if not self.has_ready(now):
-            return None
-        return self._tasks[self.ready[0][2]]
-
     def next_wake(self) -> datetime | None:
         """When a delayed task becomes due or a lease runs out (None: neither is waited for)."""
         while self.delayed and self._pending(self.delayed[0][2]) is None:

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         AttemptReport,
     )
     from taskrunner.queue.budget import CONTINUE_AS_NEW_LIMIT
-    from taskrunner.queue.bundles import ROUND_PAUSE, Bundles, run_bundle
+    from taskrunner.queue.bundles import Bundles, run_bundle
     from taskrunner.queue.enqueue import QueueEnqueue
     from taskrunner.queue.models import (
         QueueInput,
@@ -72,10 +72,7 @@ class TaskQueueWorkflow(QueueEnqueue):
         self._notifying = 0
         """Failure notifications in flight."""
         self._in_bundles = 0
-        """Tasks in local activity calls (the fast path): a continue-as-new waits for them."""
-        self._round_unsaved = False
-        """A round of local calls ended in the current workflow task (not yet recorded)."""
-        self._bundles = Bundles(self._state)
+        """Tasks in bundled calls (the fast path): a continue-as-new waits for them."""
         self._timer_at: datetime | None = None
         self._children: set[asyncio.Task[None]] = set()
         """Task runs and timers in flight (a reference keeps them from being collected)."""
@@ -154,11 +151,11 @@ class TaskQueueWorkflow(QueueEnqueue):
         )
 
     def _can_start(self) -> bool:
-        if self._state.paused or self._state.running >= self._config.max_concurrency:
-            return False
-        upcoming = self._state.order.peek_ready(workflow.now())
-        # Local calls run in rounds: the next starts once the last one's results are in.
-        return upcoming is not None and not (self._in_bundles and self._bundles.local(upcoming))
+        return (
+            not self._state.paused
+            and self._state.running < self._config.max_concurrency
+            and self._state.has_ready(workflow.now())
+        )
 
     def _work_or_stop(self) -> bool:
         return self._continue_as_new_due() or self._can_start()
@@ -192,18 +189,12 @@ class TaskQueueWorkflow(QueueEnqueue):
 
     async def _start_due_tasks(self) -> None:
         interval = timedelta(milliseconds=self._config.start_interval_ms)
-        if self._round_unsaved:
-            # A workflow task holding local calls completes only when they all end; one
-            # timer lets it complete now, so the round's outcomes are recorded before the
-            # next round runs: a lost worker re-runs at most one round (bundles.py).
-            self._round_unsaved = False
-            await workflow.sleep(ROUND_PAUSE)
-        bundles = self._bundles.opened(single=bool(interval))
+        bundles = Bundles(self._state, single=bool(interval))
         while self._can_start() and not self._continue_as_new_due():
             record = self._state.start_next(workflow.now())
             if record is None:
                 break
-            if bundles.local(record):
+            if bundles.bundled(record):
                 if full := bundles.add(record):
                     self._spawn(self._run_bundle(full))
             else:
@@ -233,7 +224,6 @@ class TaskQueueWorkflow(QueueEnqueue):
         for record, attempt, outcome in zip(records, attempts, outcomes, strict=True):
             if record.status == TaskStatus.RUNNING and record.attempts == attempt:
                 self._settle(record, outcome)
-        self._round_unsaved = not self._in_bundles
 
     def _settle(self, record: TaskRecord, outcome: Outcome) -> None:
         settled = settle(self._state, record, outcome, workflow.now())

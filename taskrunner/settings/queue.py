@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from taskrunner.queue.models import QueueConfig
-
-
-class TaskPath(BaseModel):
-    """How one task type's attempts run (``[queue.task_paths.<type>]``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    path: Literal["local", "remote"]
-    """``local``: the fast path (local activities, at most 60 s an attempt); ``remote``:
-    an activity task any worker of the task queue may take."""
-    bundle: int = Field(default=1, ge=1, le=100)
-    """With ``local``: ready tasks of the type run together in one call, up to this many."""
 
 
 class QueueSettings(QueueConfig):
@@ -35,10 +21,10 @@ class QueueSettings(QueueConfig):
     """Tasks per update when enqueueing a batch (clients split larger batches)."""
     drain_timeout_seconds: float = Field(default=3600.0, gt=0)
     """Longest the processor waits for one drain before giving up."""
-    task_paths: dict[str, TaskPath] = Field(default_factory=dict)
-    """Per task type, the path its attempts take instead of the one it declares, e.g.
-    ``[queue.task_paths.email] path = "remote"``. Read by workers when they build their
-    task types; a task keeps the path it was enqueued with."""
+    bundles: dict[str, int] = Field(default_factory=dict)
+    """Per task type, how many ready tasks run in one activity call instead of what the
+    type declares (1: one call per task), e.g. ``[queue.bundles] email = 1``. Read by
+    workers when they build their task types; a task keeps what it was enqueued with."""
 
     def config(self, name: str | None = None) -> QueueConfig:
         """The workflow config of queue ``name`` (this section's default queue when None)."""

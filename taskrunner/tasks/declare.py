@@ -82,7 +82,6 @@ def task_type(
     timeout: timedelta = DEFAULT_TIMEOUT,
     heartbeat: timedelta | None = None,
     activity_name: str | None = None,
-    local: bool = False,
     bundle: int = 1,
 ) -> Callable[[D], D]:
     """Declare the decorated function (or class) as the task type ``name``.
@@ -95,10 +94,9 @@ def task_type(
         timeout: Longest one attempt may run.
         heartbeat: An attempt that does not call ``ctx.heartbeat`` this often is retried.
         activity_name: The Temporal activity's name (default ``task_<name>``).
-        local: Run attempts as local activities, the fast path for short tasks (at most
-            60 s an attempt, no heartbeat; see :class:`TaskType`). Settings can switch it
-            per type: ``queue.task_paths``.
-        bundle: With ``local``, up to this many ready tasks run in one call.
+        bundle: The fast path for short tasks: up to this many ready tasks run in one
+            activity call (at most 60 s an attempt, no heartbeat; see :class:`TaskType`).
+            Settings can change it per type: ``queue.bundles``.
     """
     if not NAME.match(name):
         raise ValueError(f"task type name {name!r}: letters, digits, '_', '-', '.' (max 64)")
@@ -118,7 +116,6 @@ def task_type(
             start_to_close_timeout=timeout,
             heartbeat_timeout=heartbeat,
             retry_policy=policy,
-            local=local,
             bundle=bundle,
         )
         setattr(target, DECLARED, declared)

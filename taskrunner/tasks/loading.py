@@ -23,26 +23,24 @@ def task_registry(settings: Settings, modules: Iterable[str] = ()) -> TaskRegist
     exactly these types. A module that cannot be imported or declares nothing, and a
     name declared twice, are one-line errors.
     """
-    return with_paths(_declared(settings, modules), settings)
+    return with_bundles(_declared(settings, modules), settings)
 
 
-def with_paths(registry: TaskRegistry, settings: Settings) -> TaskRegistry:
-    """The registry with ``queue.task_paths`` applied: each named type's path and bundle."""
-    if not settings.queue.task_paths:
+def with_bundles(registry: TaskRegistry, settings: Settings) -> TaskRegistry:
+    """The registry with ``queue.bundles`` applied: each named type's bundle size."""
+    if not settings.queue.bundles:
         return registry
     changed: dict[str, TaskType] = {}
-    for name, chosen in settings.queue.task_paths.items():
+    for name, bundle in settings.queue.bundles.items():
         if name not in registry:
             raise ConfigError(
-                f"queue.task_paths names task type {name!r}, which no module declares "
+                f"queue.bundles names task type {name!r}, which no module declares "
                 f"(known: {registry.names()})"
             )
         try:
-            changed[name] = replace(
-                registry[name], local=chosen.path == "local", bundle=chosen.bundle
-            )
+            changed[name] = replace(registry[name], bundle=bundle)
         except ValueError as err:
-            raise ConfigError(f"queue.task_paths.{name}: {err}") from None
+            raise ConfigError(f"queue.bundles.{name}: {err}") from None
     return TaskRegistry(changed.get(name, registry[name]) for name in registry)
 
 

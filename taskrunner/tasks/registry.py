@@ -66,17 +66,15 @@ class TaskExecution(BaseModel):
     start_to_close_timeout: timedelta
     heartbeat_timeout: timedelta | None = None
     retry_policy: RetryPolicy
-    local: bool = False
-    """Attempts run as local activities inside the queue's workflow task (see
-    :class:`TaskType`); False in executions captured before the fast path existed."""
     bundle: int = 1
-    """Ready tasks of this execution run together, up to this many, in one local activity."""
+    """Ready tasks of this execution run together, up to this many, in one activity call
+    (1 in executions captured before bundles existed)."""
 
 
-LOCAL_MAX_TIMEOUT = timedelta(seconds=60)
-"""Longest attempt a local task type may declare: beyond it, the type must run remote."""
+BUNDLE_MAX_TIMEOUT = timedelta(seconds=60)
+"""Longest attempt a bundled task type may declare: a continue-as-new waits for bundles."""
 MAX_BUNDLE = 100
-"""Most tasks one local activity runs at once."""
+"""Most tasks one bundle runs at once."""
 
 
 @dataclass(frozen=True)
@@ -91,14 +89,13 @@ class TaskType:
         start_to_close_timeout: Longest one attempt may run.
         heartbeat_timeout: An attempt that stops heartbeating this long is retried.
         retry_policy: Attempts and backoff; the queue applies it itself.
-        local: The fast path for short tasks: each attempt runs as a local activity in
-            the worker that runs the queue's workflow (no activity task round trip; one
-            marker event per call instead of three events per attempt). Attempts, the
-            failed list, retries and idempotency keys work as for remote tasks; a worker
-            lost mid-call re-runs that call's tasks. At most ``LOCAL_MAX_TIMEOUT`` per
-            attempt and no heartbeat timeout (a local activity cannot heartbeat).
-        bundle: With ``local``: up to this many ready tasks of the type run in one local
-            activity call, concurrently, each with its own outcome.
+        bundle: The fast path for short tasks: up to this many ready tasks of the type
+            run in one activity call, concurrently, each with its own outcome (three
+            history events and one activity task round trip per call, not per task).
+            Attempts, the failed list, retries and idempotency keys work as for single
+            tasks; a worker lost mid-call fails that call's attempts, which retry. At
+            most ``BUNDLE_MAX_TIMEOUT`` per attempt and no heartbeat timeout (a task in a
+            bundle cannot heartbeat alone).
     """
 
     name: str
@@ -108,24 +105,21 @@ class TaskType:
     heartbeat_timeout: timedelta | None = None
     # RetryPolicy is a mutable dataclass: a plain default is refused by @dataclass.
     retry_policy: RetryPolicy = field(default_factory=lambda: DEFAULT_RETRY)
-    local: bool = False
     bundle: int = 1
 
     def __post_init__(self) -> None:
         if not 1 <= self.bundle <= MAX_BUNDLE:
             raise ValueError(f"task type {self.name!r}: bundle must be 1 to {MAX_BUNDLE}")
-        if self.bundle > 1 and not self.local:
-            raise ValueError(f"task type {self.name!r}: bundle needs local = true")
-        if self.local and self.start_to_close_timeout > LOCAL_MAX_TIMEOUT:
+        if self.bundle > 1 and self.start_to_close_timeout > BUNDLE_MAX_TIMEOUT:
             raise ValueError(
-                f"task type {self.name!r}: a local task type runs at most "
-                f"{LOCAL_MAX_TIMEOUT.total_seconds():g} s an attempt (its timeout is "
-                f"{self.start_to_close_timeout.total_seconds():g} s); run it remote"
+                f"task type {self.name!r}: a bundled task type runs at most "
+                f"{BUNDLE_MAX_TIMEOUT.total_seconds():g} s an attempt (its timeout is "
+                f"{self.start_to_close_timeout.total_seconds():g} s); keep bundle = 1"
             )
-        if self.local and self.heartbeat_timeout is not None:
+        if self.bundle > 1 and self.heartbeat_timeout is not None:
             raise ValueError(
-                f"task type {self.name!r}: a local task type cannot heartbeat; "
-                "drop its heartbeat timeout or run it remote"
+                f"task type {self.name!r}: a bundled task cannot heartbeat; "
+                "drop its heartbeat timeout or keep bundle = 1"
             )
 
     def execution(self, activity_name: str) -> TaskExecution:
@@ -136,7 +130,6 @@ class TaskType:
             start_to_close_timeout=self.start_to_close_timeout,
             heartbeat_timeout=self.heartbeat_timeout,
             retry_policy=self.retry_policy,
-            local=self.local,
             bundle=self.bundle,
         )
         digest = hashlib.sha256(parts.model_dump_json().encode()).hexdigest()[:10]

@@ -88,8 +88,8 @@ async def main(
         timedelta(seconds=5),
         retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=5),
     )
-    # The same task on the fast path: local activities, up to 20 tasks a call.
-    fast = replace(ledgered, name="ledgered_fast", local=True, bundle=20)
+    # The same task on the fast path: up to 20 tasks a call.
+    fast = replace(ledgered, name="ledgered_fast", bundle=20)
     reader = FileReadings(Path(readings)) if readings else None
     task_types = BUILTIN_TASK_TYPES.including(ledgered, fast)
     async with build_worker(client, settings, task_types=task_types, system_reader=reader):
