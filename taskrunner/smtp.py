@@ -2,7 +2,11 @@
 
 It connects as ``smtp.security`` says (plain, STARTTLS or implicit TLS), logs in
 when ``smtp.username`` is set, sends, and turns every failure into an
-``ApplicationError`` whose type says whether a retry can help. The password is
+``ApplicationError`` whose type says whether a retry can help. Connections are kept
+and reused (one per sending thread at most, ``KEEP_OPEN_SECONDS``): connecting, the
+greeting, EHLO, TLS and login cost more than a message itself. A kept connection is
+checked with NOOP before it carries a message, so one the server closed meanwhile is
+replaced before anything is sent, never in the middle of a message. The password is
 never a setting value: it is read at send time from the environment variable
 named by ``smtp.password_env``, so it never enters workflow inputs or history.
 """
@@ -12,6 +16,8 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+import threading
+import time
 from email.message import EmailMessage
 
 from temporalio.exceptions import ApplicationError
@@ -24,6 +30,11 @@ from taskrunner.errors import (
     invalid_task_data,
 )
 from taskrunner.settings.resources import SmtpSettings
+
+KEEP_OPEN_SECONDS = 30.0
+"""How long an idle connection is kept for the next message (servers drop idle ones)."""
+MAX_KEPT = 32
+"""Idle connections kept at most (the worker's task threads send at once)."""
 
 
 class SmtpSender:
@@ -45,6 +56,9 @@ class SmtpSender:
         # Building a TLS context loads the trust store (tens of milliseconds), so it
         # is built once here, and only when the connection will use TLS.
         self._tls = ssl.create_default_context() if smtp.security != "none" else None
+        self._kept: list[tuple[float, smtplib.SMTP]] = []
+        """Idle open connections, with when each was last used."""
+        self._lock = threading.Lock()
 
     def _login(self) -> tuple[str, str] | None:
         """(username, password), the password read now; None when no login is configured.
@@ -70,14 +84,59 @@ class SmtpSender:
         """Deliver ``message``; failures come out as retryable or non-retryable ApplicationErrors."""
         login = self._login()  # before connecting: a setup error needs no server
         try:
-            with self._connect() as client:
-                if self._smtp.security == "starttls":
-                    client.starttls(context=self._tls)
-                if login is not None:
-                    client.login(*login)
+            client = self._take() or self._open(login)
+            try:
                 client.send_message(message)
+            except smtplib.SMTPRecipientsRefused:
+                self._give_back(client)  # the session is fine: only the recipient was not
+                raise
+            except BaseException:
+                _close(client)
+                raise
+            self._give_back(client)
         except (OSError, smtplib.SMTPException) as err:
             raise self._failure(err, message["To"]) from None
+
+    def _open(self, login: tuple[str, str] | None) -> smtplib.SMTP:
+        client = self._connect()
+        try:
+            if self._smtp.security == "starttls":
+                client.starttls(context=self._tls)
+            if login is not None:
+                client.login(*login)
+        except BaseException:
+            _close(client)
+            raise
+        return client
+
+    def _take(self) -> smtplib.SMTP | None:
+        """A kept connection that still answers (NOOP), or None: open a new one."""
+        while True:
+            with self._lock:
+                if not self._kept:
+                    return None
+                used, client = self._kept.pop()
+            if time.monotonic() - used < KEEP_OPEN_SECONDS:
+                try:
+                    if client.noop()[0] == 250:
+                        return client
+                except (OSError, smtplib.SMTPException):
+                    pass
+            _close(client)
+
+    def _give_back(self, client: smtplib.SMTP) -> None:
+        with self._lock:
+            if len(self._kept) < MAX_KEPT:
+                self._kept.append((time.monotonic(), client))
+                return
+        _close(client)
+
+    def close(self) -> None:
+        """Close the kept connections (QUIT)."""
+        with self._lock:
+            kept, self._kept = self._kept, []
+        for _, client in kept:
+            _close(client)
 
     def _connect(self) -> smtplib.SMTP:
         if self._smtp.security == "ssl":
@@ -118,6 +177,13 @@ class SmtpSender:
         return ApplicationError(
             f"cannot reach {where}: {err or type(err).__name__}", type=SMTP_UNAVAILABLE
         )
+
+
+def _close(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()
 
 
 def _text(value: bytes | str) -> str:

@@ -187,7 +187,7 @@ async def end_queue(queue: QueueClient) -> None:
     between workflow tasks, so once it returns none is in flight.
     """
     with contextlib.suppress(Exception):
-        await assert_eventually(lambda: _quiet(queue), timeout=15)
+        await assert_eventually(lambda: _quiet(queue), timeout=60)
     with contextlib.suppress(Exception):
         await queue.handle.terminate("test over")
 

@@ -36,6 +36,8 @@ class Mailbox:
     """Answers to the next DATA commands (e.g. ``451 4.3.0 Try again later``), then 250."""
     data_commands: int = 0
     """Messages offered (DATA commands), accepted or not."""
+    connections: int = 0
+    """EHLO greetings: one per connection (plus one after each STARTTLS)."""
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
@@ -82,15 +84,23 @@ def smtp_receiver(
     password: str | None = None,
     tls: Literal["starttls", "ssl"] | None = None,
     certificate: tuple[Path, Path] | None = None,
+    port: int | None = None,
 ) -> Iterator[Mailbox]:
     """An SMTP server on a free port; with ``username``, it checks logins against it.
 
     With ``tls`` (and a ``certificate``), it offers STARTTLS and refuses mail (and
     AUTH) without it, or speaks TLS from the first byte (``ssl``).
     """
-    box = Mailbox(host="127.0.0.1", port=free_port())
+    box = Mailbox(host="127.0.0.1", port=port or free_port())
 
     class Handler:
+        async def handle_EHLO(
+            self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+        ) -> list[str]:
+            box.connections += 1
+            session.host_name = hostname
+            return responses
+
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             box.data_commands += 1
             if box.replies:
