@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,7 +12,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -21,7 +24,7 @@ from bench.harness import Server
 from bench.noop_declared import PROCESS_NOOP_TYPE
 from bench.queue_setup import specs
 from taskrunner.queue.client import QueueClient
-from taskrunner.settings import load_settings
+from taskrunner.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = 4
@@ -41,7 +44,7 @@ async def _pollers(server: Server, task_queue: str) -> int:
 
 
 def _workers(
-    server: Server, task_queue: str, data_dir: str, processes: int
+    server: Server, task_queue: str, data_dir: str, processes: int, env_extra: dict[str, str]
 ) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKRUNNER_", "TEMPORAL_"))}
     env |= {
@@ -50,6 +53,7 @@ def _workers(
         "TASKRUNNER_DATA_DIR": data_dir,
         "TASKRUNNER_METRICS__ENABLED": "false",
         "TASKRUNNER_WORKER__IDENTITY": f"bench-{task_queue}",
+        **env_extra,
     }
     argv = [sys.executable, "-c", "from starter import main; main()", "worker"]
     argv += ["--processes", str(processes), "--task-module", "bench.noop_declared"]
@@ -65,14 +69,15 @@ def _workers(
     )
 
 
-async def processes_per_second(
-    server: Server, processes: int, tasks: int, concurrency: int
-) -> float:
-    """``tasks`` fast no-op tasks split over 4 queues; tasks/s from the first enqueue to
-    the last drain, with ``processes`` worker processes polling."""
+@contextlib.asynccontextmanager
+async def worker_processes(
+    server: Server, processes: int, env: dict[str, str] | None = None, **queue: Any
+) -> AsyncIterator[Settings]:
+    """``taskrunner worker --processes N`` on a fresh task queue, polling; the settings a
+    client of it uses (``queue`` overrides queue settings, ``env`` the workers')."""
     task_queue = server.task_queue()
     with tempfile.TemporaryDirectory(prefix="taskrunner-bench-procs-") as tmp:
-        workers = _workers(server, task_queue, tmp, processes)
+        workers = _workers(server, task_queue, tmp, processes, env or {})
         try:
             deadline = time.monotonic() + READY_SECONDS
             while await _pollers(server, task_queue) < processes:
@@ -81,25 +86,7 @@ async def processes_per_second(
                         f"the worker processes did not start (see {tmp}/workers.log)"
                     )
                 await asyncio.sleep(0.2)
-            settings = load_settings(
-                data_dir=Path(tmp), task_queue=task_queue, queue={"max_concurrency": concurrency}
-            )
-            queues = [
-                QueueClient(server.client, settings, f"bench-procs-{uuid.uuid4().hex[:6]}-{i}")
-                for i in range(QUEUES)
-            ]
-            for queue in queues:  # create each queue's workflow first, untimed
-                await queue.enqueue_batch(specs(1, PROCESS_NOOP_TYPE))
-                await queue.drain(max_outcomes=0)
-            share = tasks // QUEUES
-
-            async def one(queue: QueueClient) -> None:
-                await queue.enqueue_batch(specs(share, PROCESS_NOOP_TYPE))
-                assert (await queue.drain(max_outcomes=0)).done
-
-            started = time.perf_counter()
-            await asyncio.gather(*(one(queue) for queue in queues))
-            return share * QUEUES / (time.perf_counter() - started)
+            yield load_settings(data_dir=Path(tmp), task_queue=task_queue, queue=queue)
         finally:
             workers.send_signal(signal.SIGTERM)
             try:
@@ -107,3 +94,27 @@ async def processes_per_second(
             except subprocess.TimeoutExpired:
                 os.killpg(workers.pid, signal.SIGKILL)
                 workers.wait()
+
+
+async def processes_per_second(
+    server: Server, processes: int, tasks: int, concurrency: int
+) -> float:
+    """``tasks`` fast no-op tasks split over 4 queues; tasks/s from the first enqueue to
+    the last drain, with ``processes`` worker processes polling."""
+    async with worker_processes(server, processes, max_concurrency=concurrency) as settings:
+        queues = [
+            QueueClient(server.client, settings, f"bench-procs-{uuid.uuid4().hex[:6]}-{i}")
+            for i in range(QUEUES)
+        ]
+        for queue in queues:  # create each queue's workflow first, untimed
+            await queue.enqueue_batch(specs(1, PROCESS_NOOP_TYPE))
+            await queue.drain(max_outcomes=0)
+        share = tasks // QUEUES
+
+        async def one(queue: QueueClient) -> None:
+            await queue.enqueue_batch(specs(share, PROCESS_NOOP_TYPE))
+            assert (await queue.drain(max_outcomes=0)).done
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(queue) for queue in queues))
+        return share * QUEUES / (time.perf_counter() - started)

@@ -44,7 +44,7 @@ QUERY_TIMEOUT = timedelta(seconds=10)
 """A drain's reading waits this long for the queue's worker to answer."""
 QUERY_BUSY = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 """What a query answers when no workflow task could take it in time (read again)."""
-DRAIN_POLL = (0.02, 0.25)
+DRAIN_POLL = (0.02, 0.1)
 """First and longest wait between two readings of a drain, in seconds."""
 
 
