@@ -172,13 +172,14 @@ def build_app(settings: Settings, client: Client) -> Starlette:
 
     Refuses (ConfigError, one line) to listen beyond loopback without a token.
     """
-    from taskrunner.dashboard import queue_pages, schedule_pages
+    from taskrunner.dashboard import queue_pages, report_pages, schedule_pages
 
     token = dashboard_token(settings)
     routes: list[BaseRoute] = [
         Route("/", overview, name="overview"),
         *queue_pages.routes(),
         *schedule_pages.routes(),
+        *report_pages.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(
