@@ -4,9 +4,10 @@ It connects as ``smtp.security`` says (plain, STARTTLS or implicit TLS), logs in
 when ``smtp.username`` is set, sends, and turns every failure into an
 ``ApplicationError`` whose type says whether a retry can help. Connections are kept
 and reused (one per sending thread at most, ``KEEP_OPEN_SECONDS``): connecting, the
-greeting, EHLO, TLS and login cost more than a message itself. A kept connection is
-checked with NOOP before it carries a message, so one the server closed meanwhile is
-replaced before anything is sent, never in the middle of a message. The password is
+greeting, EHLO, TLS and login cost more than a message itself. Before a kept connection
+carries a message, its socket is checked for what a server sends only when it hangs up
+(a 421, or the end of the stream), without a round trip: one the server closed meanwhile
+is replaced before anything is sent on it. The password is
 never a setting value: it is read at send time from the environment variable
 named by ``smtp.password_env``, so it never enters workflow inputs or history.
 """
@@ -14,6 +15,7 @@ named by ``smtp.password_env``, so it never enters workflow inputs or history.
 from __future__ import annotations
 
 import os
+import select
 import smtplib
 import ssl
 import threading
@@ -110,18 +112,14 @@ class SmtpSender:
         return client
 
     def _take(self) -> smtplib.SMTP | None:
-        """A kept connection that still answers (NOOP), or None: open a new one."""
+        """A kept connection the server has not hung up, or None: open a new one."""
         while True:
             with self._lock:
                 if not self._kept:
                     return None
                 used, client = self._kept.pop()
-            if time.monotonic() - used < KEEP_OPEN_SECONDS:
-                try:
-                    if client.noop()[0] == 250:
-                        return client
-                except (OSError, smtplib.SMTPException):
-                    pass
+            if time.monotonic() - used < KEEP_OPEN_SECONDS and _quiet(client):
+                return client
             _close(client)
 
     def _give_back(self, client: smtplib.SMTP) -> None:
@@ -177,6 +175,19 @@ class SmtpSender:
         return ApplicationError(
             f"cannot reach {where}: {err or type(err).__name__}", type=SMTP_UNAVAILABLE
         )
+
+
+def _quiet(client: smtplib.SMTP) -> bool:
+    """Nothing to read on an idle session: in SMTP the server speaks unasked only to
+    hang up (a 421, then the end of the stream), so anything readable means it did."""
+    sock = client.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
 
 
 def _close(client: smtplib.SMTP) -> None:
