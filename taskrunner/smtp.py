@@ -14,13 +14,16 @@ named by ``smtp.password_env``, so it never enters workflow inputs or history.
 
 from __future__ import annotations
 
+import email.policy
 import os
 import select
 import smtplib
 import ssl
 import threading
 import time
+from email import headerregistry
 from email.message import EmailMessage
+from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
@@ -32,6 +35,33 @@ from taskrunner.errors import (
     invalid_task_data,
 )
 from taskrunner.settings.resources import SmtpSettings
+
+
+class _HeaderClasses(headerregistry.HeaderRegistry):
+    """The standard header registry, its classes made once per name: the stock one makes
+    a new class (``type(...)``) for every header it parses, a third of an email's CPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+MESSAGE_POLICY = email.policy.default.clone(header_factory=_HeaderClasses())
+"""The default email policy with cached header classes (same behaviour, less CPU)."""
+
+
+def new_message() -> EmailMessage:
+    """An empty message under :data:`MESSAGE_POLICY`: the email task and channel build theirs
+    with it."""
+    return EmailMessage(policy=MESSAGE_POLICY)
+
 
 KEEP_OPEN_SECONDS = 30.0
 """How long an idle connection is kept for the next message (servers drop idle ones)."""

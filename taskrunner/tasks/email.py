@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 from temporalio import activity
 
 from taskrunner.settings import Settings
-from taskrunner.smtp import SmtpSender
+from taskrunner.smtp import SmtpSender, new_message
 from taskrunner.tasks.common import file_stem, write_atomically
 from taskrunner.tasks.declare import TaskContext, task_type
 from taskrunner.tasks.registry import TaskPayload, TaskResult
@@ -73,7 +73,7 @@ def build_message(
     payload: EmailPayload, task_id: str, from_address: str, now: datetime
 ) -> EmailMessage:
     """The RFC 5322 message for one email task."""
-    message = EmailMessage()
+    message = new_message()
     message["From"] = from_address
     message["To"] = ", ".join(payload.recipients)
     message["Subject"] = payload.subject

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from temporalio.exceptions import ApplicationError
@@ -19,7 +18,7 @@ from taskrunner.notifications.channels.base import (
 from taskrunner.notifications.models import Notification
 from taskrunner.settings.notifications import EmailChannel as EmailSettings
 from taskrunner.settings.resources import SmtpSettings
-from taskrunner.smtp import SmtpSender
+from taskrunner.smtp import SmtpSender, new_message
 
 SUBJECT_MAX = 120
 """Subjects longer than this are cut (mail clients show little more)."""
@@ -75,7 +74,7 @@ class EmailChannel(Channel):
         return [os.environ.get(self.smtp.password_env, "")]
 
     async def send(self, notification: Notification) -> None:
-        message = EmailMessage()
+        message = new_message()
         message["From"] = self.settings.from_address or self.smtp.from_address
         message["To"] = ", ".join(self.settings.to)
         message["Subject"] = subject(notification, self.settings.subject_prefix)
