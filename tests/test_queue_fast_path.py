@@ -1,6 +1,10 @@
 """The fast path: bundled task types run several tasks per activity call, with every
 guarantee of the remote path (attempt counts, the failed list and retry, idempotency
-keys, continue-as-new with calls in flight)."""
+keys, continue-as-new with calls in flight).
+
+On the dev server: a busy queue on the time-skipping server can leave a query
+unanswered, which locks that server's clock for every later test (see
+test_queue_continue_as_new.py); these tests need no skipped time."""
 
 from __future__ import annotations
 
@@ -49,11 +53,11 @@ def history_kinds(events: Any) -> Counter[str]:
 
 
 async def test_bundled_tasks_share_calls_and_keep_their_own_outcomes(
-    client: Any, make_settings: Any
+    dev_client: Any, make_settings: Any
 ) -> None:
     calls = Calls()
     settings = make_settings(queue={"max_concurrency": 10})
-    async with running_queue(client, settings, lambda ledger: fast(ledger, calls)) as h:
+    async with running_queue(dev_client, settings, lambda ledger: fast(ledger, calls)) as h:
         specs = [TaskSpec(type="fast_odd", payload={"n": n}) for n in range(20)]
         ids = (await h.queue.enqueue_batch(specs)).task_ids
         await h.queue.drain()
@@ -76,8 +80,10 @@ async def test_bundled_tasks_share_calls_and_keep_their_own_outcomes(
     assert history_kinds(history)["activity_task_scheduled_event_attributes"] < 20
 
 
-async def test_attempts_failed_list_and_retry_on_the_fast_path(client: Any, settings: Any) -> None:
-    async with running_queue(client, settings, lambda ledger: fast(ledger, Calls())) as h:
+async def test_attempts_failed_list_and_retry_on_the_fast_path(
+    dev_client: Any, settings: Any
+) -> None:
+    async with running_queue(dev_client, settings, lambda ledger: fast(ledger, Calls())) as h:
         flaky = await h.queue.enqueue(TaskSpec(type="fast_flaky"))
         doomed = await h.queue.enqueue(TaskSpec(type="fast_doomed"))
         hopeless = await h.queue.enqueue(TaskSpec(type="fast_hopeless"))
@@ -99,8 +105,8 @@ async def test_attempts_failed_list_and_retry_on_the_fast_path(client: Any, sett
         assert h.ledger.completions[doomed.task_id] == 1
 
 
-async def test_idempotency_keys_hold_on_the_fast_path(client: Any, settings: Any) -> None:
-    async with running_queue(client, settings, lambda ledger: fast(ledger, Calls())) as h:
+async def test_idempotency_keys_hold_on_the_fast_path(dev_client: Any, settings: Any) -> None:
+    async with running_queue(dev_client, settings, lambda ledger: fast(ledger, Calls())) as h:
         first = await h.queue.enqueue(TaskSpec(type="fast_noop", key="nightly-1"))
         again = await h.queue.enqueue(TaskSpec(type="fast_noop", key="nightly-1"))
         await h.queue.drain()
@@ -109,9 +115,11 @@ async def test_idempotency_keys_hold_on_the_fast_path(client: Any, settings: Any
     assert h.ledger.executions[first.task_id] == 1
 
 
-async def test_continue_as_new_waits_for_calls_in_flight(client: Any, make_settings: Any) -> None:
+async def test_continue_as_new_waits_for_calls_in_flight(
+    dev_client: Any, make_settings: Any
+) -> None:
     settings = make_settings(queue={"max_concurrency": 20, "history_threshold": 100})
-    async with running_queue(client, settings, lambda ledger: fast(ledger, Calls())) as h:
+    async with running_queue(dev_client, settings, lambda ledger: fast(ledger, Calls())) as h:
         specs = [TaskSpec(type="fast_noop", payload={"n": n}) for n in range(1000)]
         ids = (await h.queue.enqueue_batch(specs)).task_ids
         await h.queue.drain()

@@ -16,31 +16,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
 from bench.harness import Server
 from bench.noop_declared import PROCESS_NOOP_TYPE
 from bench.queue_setup import specs
 from taskrunner.queue.client import QueueClient
 from taskrunner.settings import Settings, load_settings
+from taskrunner.status.collect import worker_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = 4
 READY_SECONDS = 60.0
-
-
-async def _pollers(server: Server, task_queue: str) -> int:
-    client = server.client
-    described = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    return len({poller.identity for poller in described.pollers})
 
 
 def _workers(
@@ -78,15 +63,16 @@ async def worker_processes(
     task_queue = server.task_queue()
     with tempfile.TemporaryDirectory(prefix="taskrunner-bench-procs-") as tmp:
         workers = _workers(server, task_queue, tmp, processes, env or {})
+        settings = load_settings(data_dir=Path(tmp), task_queue=task_queue, queue=queue)
         try:
             deadline = time.monotonic() + READY_SECONDS
-            while await _pollers(server, task_queue) < processes:
+            while len(await worker_facts(server.client, settings)) < processes:
                 if workers.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
                         f"the worker processes did not start (see {tmp}/workers.log)"
                     )
                 await asyncio.sleep(0.2)
-            yield load_settings(data_dir=Path(tmp), task_queue=task_queue, queue=queue)
+            yield settings
         finally:
             workers.send_signal(signal.SIGTERM)
             try:

@@ -11,28 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from taskrunner.devserver import DevServer
 from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import TaskSpec
+from taskrunner.status.collect import worker_facts
 from tests.helpers import assert_eventually
 from tests.helpers.cli import cli_env
 from tests.helpers.terminal import Terminal
-
-
-async def pollers(client: Client, task_queue: str) -> set[str]:
-    described = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    return {poller.identity for poller in described.pollers}
 
 
 def start(tmp_path: Path, dev_server: DevServer, settings: Any) -> Terminal:
@@ -64,7 +51,8 @@ async def test_two_processes_share_the_work_and_stop_on_one_ctrl_c(
         assert len(children) == 2
 
         async def both_poll() -> None:
-            assert await pollers(dev_client, settings.task_queue) >= {"procs-1", "procs-2"}
+            identities = {w.identity for w in await worker_facts(dev_client, settings)}
+            assert identities >= {"procs-1", "procs-2"}
 
         await assert_eventually(both_poll, timeout=30)
         queues = [
