@@ -1,4 +1,8 @@
-"""A worker killed with SIGKILL mid-queue: a new worker finishes the queue, nothing lost."""
+"""A worker killed with SIGKILL mid-queue: a new worker finishes the queue, nothing lost.
+
+Once with one activity per task, once on the fast path (``ledgered_fast``: 20 tasks a
+call) with 200 tasks in flight: the killed worker's calls time out and their tasks retry.
+"""
 
 from __future__ import annotations
 
@@ -25,13 +29,18 @@ from tests.helpers.queue import assert_accounted
 
 pytestmark = pytest.mark.faults
 
-TASKS = 200
-CONCURRENCY = 10
 
-
+@pytest.mark.parametrize(
+    ("task_type", "tasks", "concurrency", "sleep_ms"),
+    [
+        pytest.param("ledgered", 200, 10, 80, id="one activity per task"),
+        pytest.param("ledgered_fast", 1000, 200, 500, id="bundled, 200 in flight"),
+    ],
+)
 async def test_sigkilled_worker_loses_no_task_and_reruns_only_those_in_flight(
-    tmp_path: Path, make_settings: Any
+    tmp_path: Path, make_settings: Any, task_type: str, tasks: int, concurrency: int, sleep_ms: int
 ) -> None:
+    TASKS, CONCURRENCY = tasks, concurrency
     server = DevServer(data_dir=tmp_path / "server", port=free_port(), ui_port=None)
     ledger = tmp_path / "ledger.db"
     settings = make_settings(queue={"max_concurrency": CONCURRENCY, "recent_limit": TASKS})
@@ -53,7 +62,8 @@ async def test_sigkilled_worker_loses_no_task_and_reruns_only_those_in_flight(
         client = await Client.connect(server.address, data_converter=pydantic_data_converter)
         queue = QueueClient(client, settings, "crash")
         start_worker()
-        specs = [TaskSpec(type="ledgered", payload={"n": i, "sleep_ms": 80}) for i in range(TASKS)]
+        payload = {"sleep_ms": sleep_ms}
+        specs = [TaskSpec(type=task_type, payload={**payload, "n": i}) for i in range(TASKS)]
         ids = (await queue.enqueue_batch(specs)).task_ids
         assert len(set(ids)) == TASKS
 

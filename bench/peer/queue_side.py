@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.harness import Server
 from bench.long_run import run_sizes
-from bench.noop_task import FAST_NOOP_TYPE, NOOP_TYPE
+from bench.noop_task import FAST_NOOP_TYPE
 from bench.peer.celery_side import email_fields
 from bench.peer.smtp_sink import smtp_sink
 from bench.queue_setup import queue_client, queue_worker, specs
@@ -37,11 +37,9 @@ def _queue(server: Server, settings: Settings) -> QueueClient:
     return queue_client(server, settings, f"bench-peer-{uuid.uuid4().hex[:8]}")
 
 
-async def _timed(
-    server: Server, settings: Settings, todo: list[TaskSpec], warm_type: str = NOOP_TYPE
-) -> QueueRun:
+async def _timed(server: Server, settings: Settings, todo: list[TaskSpec]) -> QueueRun:
     warm = _queue(server, settings)
-    await warm.enqueue_batch(specs(WARM_UP_TASKS, warm_type))
+    await warm.enqueue_batch(specs(WARM_UP_TASKS))
     await warm.drain(max_outcomes=0, through_retries=True)
     client = _queue(server, settings)
     started = time.perf_counter()

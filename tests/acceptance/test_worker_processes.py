@@ -18,7 +18,7 @@ from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import TaskSpec
 from taskrunner.status.collect import worker_facts
 from tests.helpers import assert_eventually
-from tests.helpers.cli import cli_env
+from tests.helpers.cli import cli_env, run_cli
 from tests.helpers.terminal import Terminal
 
 
@@ -88,3 +88,14 @@ async def test_a_sigkilled_parent_takes_its_worker_processes_along(
         assert not alive, f"worker processes outlived their parent: {alive}"
     finally:
         terminal.kill()
+
+
+def test_a_process_count_or_a_bundle_that_cannot_be_is_one_line(tmp_path: Path) -> None:
+    none = run_cli("worker", "--processes", "0", cwd=tmp_path)
+    assert (none.returncode, none.stderr) == (2, "error: --processes 0: give 1 to 64\n")
+    long = run_cli("worker", cwd=tmp_path, TASKRUNNER_QUEUE__BUNDLES='{"report": 5}')
+    assert long.returncode == 2
+    assert long.stderr.startswith(
+        "error: queue.bundles.report: task type 'report': a bundled task type runs at most 60 s"
+    )
+    assert long.stderr.count("\n") == 1
