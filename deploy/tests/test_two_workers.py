@@ -31,6 +31,7 @@ from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import TaskSpec
 from taskrunner.settings import load_settings
 from tests.helpers import assert_eventually, free_port
+from tests.helpers.prometheus import scrape, value
 from tests.helpers.docker_engine import DockerEngine, EngineUnavailable, connect_engine
 
 TASKS = 1000
@@ -92,7 +93,9 @@ async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
         await asyncio.to_thread(dev.stop)
 
 
-def start_worker(engine: DockerEngine, image: Built, name: str, env: dict[str, str]) -> Any:
+def start_worker(
+    engine: DockerEngine, image: Built, name: str, metrics: str, env: dict[str, str]
+) -> Any:
     return engine.client.containers.run(
         image.tag,
         name=f"ttr-deploy-{name}-{uuid.uuid4().hex[:6]}",
@@ -109,6 +112,9 @@ def start_worker(engine: DockerEngine, image: Built, name: str, env: dict[str, s
         environment={
             **env,
             "TASKRUNNER_WORKER__IDENTITY": name,
+            # Host network: both containers share this machine's ports, so each worker
+            # serves its metrics on its own (as two workers on one host must).
+            "TASKRUNNER_METRICS__ADDRESS": metrics,
             "LEDGER_WORKER": name,
         },
     )
@@ -143,8 +149,9 @@ async def test_two_worker_containers_share_the_work_and_losing_one_loses_nothing
         "LEDGER_DSN": PG,
         "LEDGER_TABLE": ledger,
     }
-    doomed = start_worker(engine, image, "worker-a", env)
-    survivor = start_worker(engine, image, "worker-b", env)
+    metrics = {name: f"127.0.0.1:{free_port()}" for name in ("worker-a", "worker-b")}
+    doomed = start_worker(engine, image, "worker-a", metrics["worker-a"], env)
+    survivor = start_worker(engine, image, "worker-b", metrics["worker-b"], env)
     client = await Client.connect(server.address, data_converter=pydantic_data_converter)
 
     async def both_poll() -> None:
@@ -196,3 +203,7 @@ async def test_two_worker_containers_share_the_work_and_losing_one_loses_nothing
     assert before_kill["worker-a"] > 0 and before_kill["worker-b"] > 0  # both took work
     assert reruns <= CONCURRENCY  # at most what was in flight on the killed worker
     assert all(count <= 2 for count in per_task.values())
+    # Each worker's Prometheus endpoint is its own: the survivor's counts its attempts.
+    samples = await scrape(f"http://{metrics['worker-b']}/metrics")
+    attempts = value(samples, "taskrunner_task_duration_seconds_count", type="ledgered")
+    assert attempts == per_worker["worker-b"], (attempts, per_worker)
