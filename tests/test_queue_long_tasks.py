@@ -21,6 +21,8 @@ from tests.helpers.queue import (
 )
 
 THRESHOLD = 300
+SHORT_TASKS = 800
+"""Short tasks run past the long ones: about ten runs' worth of history at THRESHOLD."""
 EVENT_BOUND = THRESHOLD + 300
 """The most events a run may reach: the threshold, plus what arrives while a continue-as-new
 waits (at most ~3 s) for attempts younger than DETACH_AFTER (README, Guarantees)."""
@@ -38,15 +40,15 @@ async def test_a_long_task_leaves_slots_busy_and_every_run_bounded(
         await assert_eventually(lambda: _running(h, long.task_id))
         await assert_eventually(lambda: _running(h, beating.task_id))
         ids: list[str] = []
-        for start in range(0, 2000, 100):
+        for start in range(0, SHORT_TASKS, 100):
             batch = [TaskSpec(type="noop", payload={"n": n}) for n in range(start, start + 100)]
             ids += (await h.queue.enqueue_batch(batch)).task_ids
-        await assert_eventually(lambda: _completed(h, 2000), timeout=120)
+        await assert_eventually(lambda: _completed(h, SHORT_TASKS), timeout=120)
         stats = await h.queue.stats()
         assert stats.running == 2 and stats.run_number >= 4, stats
         assert h.ledger.running == 2, "both long tasks still run"
         h.ledger.release.set()
-        await assert_eventually(lambda: _completed(h, 2002), timeout=60)
+        await assert_eventually(lambda: _completed(h, SHORT_TASKS + 2), timeout=60)
         stats = await h.queue.stats()
         runs = [
             run.history_length
