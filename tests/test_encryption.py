@@ -132,3 +132,32 @@ def post(url: str, body: bytes, token: str | None = None) -> tuple[int, Any]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
         return err.code, None
+
+
+def test_the_codec_server_encodes_with_the_newest_key_and_decodes_its_own_output(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_ENV, f"{new_key_line('old')},{new_key_line('new')}")
+    settings = make_settings()
+    secret = json.dumps({"recipient": RECIPIENT, "subject": SUBJECT}).encode()
+    sent = {"payloads": [{"metadata": {"encoding": b64(b"json/plain")}, "data": b64(secret)}]}
+    body = json.dumps(sent).encode()
+
+    with codec_server(settings, port=free_port()) as local:
+        status, encoded = post(f"{local.url}/encode", body)
+        assert status == 200
+        [sealed] = encoded["payloads"]
+        assert sealed["metadata"] == {
+            "encoding": b64(b"binary/encrypted"),
+            "encryption-key-id": b64(b"new"),
+        }
+        text = json.dumps(encoded)
+        assert RECIPIENT not in text and SUBJECT not in text and b64(secret) not in text
+        assert secret not in base64.b64decode(sealed["data"])
+        status, decoded = post(f"{local.url}/decode", json.dumps(encoded).encode())
+    assert status == 200
+    assert decoded == sent
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

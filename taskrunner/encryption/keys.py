@@ -17,6 +17,8 @@ KEY_BYTES = 32
 """AES-256."""
 KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 """What a key id may hold (it is stored in every payload's metadata)."""
+KEY_FILE_ENV = "TASKRUNNER_ENCRYPTION__KEY_FILE"
+"""The environment variable that sets ``encryption.key_file``, for messages."""
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,16 @@ def load_keys(settings: EncryptionSettings) -> KeyRing | None:
     if settings.key_file is None:
         return None
     where = f"encryption.key_file {settings.key_file}"
+    fix = (
+        f"point encryption.key_file ({KEY_FILE_ENV}) at a file of key lines, made with: "
+        f"taskrunner encryption-key >> {settings.key_file} (keep it 0600), or unset it"
+    )
     try:
-        text = settings.key_file.read_text()
+        text = settings.key_file.read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(f"cannot read {where}: {err.strerror}") from None
+        raise ConfigError(f"cannot read {where} ({err.strerror}); {fix}") from None
+    except UnicodeDecodeError:  # a binary file (a raw key, say) is no key line
+        raise ConfigError(f"{where} is not UTF-8 text; {fix}") from None
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return parse_keys(",".join(line for line in lines if line), where)
 
@@ -71,7 +79,7 @@ def parse_keys(text: str, where: str) -> KeyRing:
             raise ConfigError(f"key id {key_id!r} appears twice in {where}")
         keys[key_id] = key
     if not keys:
-        raise ConfigError(f"{where} holds no key")
+        raise ConfigError(f"{where} holds no key (make one with: taskrunner encryption-key)")
     return KeyRing(keys=keys, source=where)
 
 
