@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from tests.helpers import assert_eventually
 from tests.helpers.browser import browsing, dashboard_settings, needs_chromium, screenshot
 from tests.helpers.queue import QueueHarness, running_queue
 from tests.helpers.schedules import delete_schedules
+from tests.test_task_report import run_report
 
 FAR = datetime.fromisoformat("2099-01-01T00:00:00+00:00")
 
@@ -184,3 +186,23 @@ async def test_a_schedule_is_paused_resumed_and_triggered_from_the_schedules_pag
         assert f"started workflow {view.last_workflow_id}" in said
     finally:
         await delete_schedules(dev_client, prefix)
+
+
+async def test_the_reports_page_opens_a_report_the_task_wrote(
+    settings: Settings, dev_client: Client
+) -> None:
+    result = await run_report(settings, "sales", "monthly")
+    pdf = Path(result.details["pdf"])
+    async with browsing(settings, dev_client) as page:
+        await page.goto("/")
+        await page.get_by_role("navigation").get_by_role("link", name="Reports").click()
+        await page.wait_for_url("**/reports")
+        link = page.get_by_role("link", name=pdf.name)
+        await link.wait_for()
+        await screenshot(page, "reports")
+        # Headless Chromium downloads a PDF rather than showing it: fetch what the link
+        # names with the page's own session instead.
+        response = await page.request.get(await link.get_attribute("href") or "")
+        assert response.status == 200
+        assert response.headers["content-type"] == "application/pdf"
+        assert await response.body() == pdf.read_bytes()

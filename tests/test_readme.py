@@ -7,6 +7,7 @@ from collections import Counter
 
 from temporalio.api.enums.v1 import EventType
 
+from taskrunner.observability import metrics
 from taskrunner.queue.models import TaskSpec
 from taskrunner.tasks.sources import RETRYABLE_STATUS
 from tests.helpers.cli import ROOT
@@ -42,3 +43,21 @@ def test_readme_repeats_no_paragraph() -> None:
     prose = [p for p in paragraphs if len(p) > 80 and not p.startswith(("```", "|"))]
     repeated = [p[:80] for p, n in Counter(prose).items() if n > 1]
     assert not repeated, repeated
+
+
+def test_readme_gives_a_query_for_every_runner_metric_and_shows_the_dashboard() -> None:
+    table = README.split("One Grafana-ready query per headline metric", 1)[1].split("\n\n")[1]
+    for name in (
+        metrics.TASKS_TOTAL,
+        metrics.TASK_DURATION,
+        metrics.QUEUE_TASKS,
+        metrics.NOTIFICATIONS_TOTAL,
+        metrics.HEALTH_PROBE_UP,
+        metrics.HEALTH_METRIC,
+        metrics.MAINTENANCE_LAST_SUCCESS,
+    ):
+        assert name in table, f"no query for {name}"
+    assert "job_name: taskrunner" in README
+    for picture in re.findall(r"\(docs/([\w-]+\.png)\)", README):
+        assert (ROOT / "docs" / picture).stat().st_size > 10_000, picture
+    assert "](docs/dashboard-overview.png)" in README
