@@ -31,8 +31,8 @@ from taskrunner.queue.client import QueueClient
 from taskrunner.queue.models import TaskSpec
 from taskrunner.settings import load_settings
 from tests.helpers import assert_eventually, free_port
-from tests.helpers.prometheus import scrape, value
 from tests.helpers.docker_engine import DockerEngine, EngineUnavailable, connect_engine
+from tests.helpers.prometheus import scrape, value
 
 TASKS = 1000
 CONCURRENCY = 20
