@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from tests.helpers.peers import serving
 from tests.test_datasync_sources import refused
 from tests.test_task_data_sync import sqlite_rows, sync
 
@@ -88,15 +88,9 @@ def streamer() -> Iterator[Streamer]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    peer.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        peer.url = url
         yield peer
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def capped(make_settings: Any, url: str) -> Any:

@@ -75,13 +75,22 @@ def http_peer() -> Iterator[HttpPeer]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    peer.url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serving(Handler) as url:
+        peer.url = url
+        try:
+            yield peer
+        finally:
+            peer.release.set()
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served by a threaded HTTP server on a free loopback port: its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield peer
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        peer.release.set()
         server.shutdown()
         server.server_close()
