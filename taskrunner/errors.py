@@ -28,6 +28,11 @@ class ServerUnreachableError(UserError):
     """The Temporal server could not be reached."""
 
 
+RETRYABLE_HTTP_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+"""HTTP statuses that say "try again later"; any other error status is final (a 4xx
+refusal or 501 Not Implemented will answer the same to every retry)."""
+
+
 # -- activity and update error types -------------------------------------------
 
 INVALID_TASK = "InvalidTask"

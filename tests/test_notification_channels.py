@@ -231,3 +231,20 @@ async def test_email_builds_one_tls_context_for_many_alerts_and_none_without_tls
     assert [r.delivered for r in reports] == [True] * 3
     assert len(box.messages) == 3
     assert calls.count == contexts
+
+
+@pytest.mark.parametrize(("status", "requests", "final"), [(404, 1, True), (503, 3, False)])
+async def test_a_webhook_refusal_is_final_and_a_try_later_is_retried(
+    make_settings: Any, status: int, requests: int, final: bool
+) -> None:
+    with http_peer() as peer:
+        peer.routes["/hook"] = (status, b"no")  # POSTs answer like GETs
+        settings = make_settings(
+            notifications=notifications(webhook={"enabled": True, "url": f"{peer.url}/hook"})
+        )
+        report = await NotificationActivities(settings).send_notification(alert())
+    assert not report.delivered
+    [result] = report.channels
+    assert (result.attempts, result.final) == (requests, final), result
+    assert result.error == f"webhook answered HTTP {status}"
+    assert len(peer.requests) == requests  # a 404 answers the same to every retry

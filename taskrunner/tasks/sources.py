@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from taskrunner.errors import SOURCE_UNAVAILABLE, invalid_task_data
+from taskrunner.errors import RETRYABLE_HTTP_STATUS, SOURCE_UNAVAILABLE, invalid_task_data
 from taskrunner.tasks.source_policy import (
     DEFAULT_PORTS,
     IPAddress,
@@ -37,7 +37,7 @@ from taskrunner.tasks.source_policy import (
 if TYPE_CHECKING:
     from taskrunner.settings import Settings
 
-RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+RETRYABLE_STATUS = RETRYABLE_HTTP_STATUS
 """HTTP statuses that say "try again later"; any other error status is final."""
 MAX_REDIRECTS = 5
 """Redirects followed, each checked like the source itself, before the source is refused."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 
+from taskrunner.errors import RETRYABLE_HTTP_STATUS
 from taskrunner.notifications.models import (
     Notification,
     Priority,
@@ -51,6 +52,15 @@ class Channel(ABC):
     def secrets(self) -> list[str]:
         """Values that must never appear in a reported error (URLs, passwords)."""
         return []
+
+
+def http_refusal(receiver: str, status: int) -> ChannelError:
+    """The error for an HTTP answer of ``status`` (300 or more) from ``receiver``: final
+    unless the status says to try again later (``RETRYABLE_HTTP_STATUS``): a 400 or 404
+    (a wrong URL, a revoked hook) answers the same to every retry."""
+    return ChannelError(
+        f"{receiver} answered HTTP {status}", retryable=status in RETRYABLE_HTTP_STATUS
+    )
 
 
 def read_secret(env_name: str, what: str) -> str:

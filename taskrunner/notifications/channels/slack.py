@@ -9,7 +9,7 @@ import httpx
 
 from taskrunner.notifications.channels.base import (
     Channel,
-    ChannelError,
+    http_refusal,
     read_secret,
 )
 from taskrunner.notifications.models import (
@@ -64,4 +64,4 @@ class SlackChannel(Channel):
         async with httpx.AsyncClient(timeout=self.timeout_seconds) as http:
             response = await http.post(url, json=slack_payload(notification))
         if response.status_code >= 300:
-            raise ChannelError(f"Slack answered HTTP {response.status_code}")
+            raise http_refusal("Slack", response.status_code)

@@ -12,7 +12,7 @@ import httpx
 
 from taskrunner.notifications.channels.base import (
     Channel,
-    ChannelError,
+    http_refusal,
     read_secret,
 )
 from taskrunner.notifications.models import Notification
@@ -63,4 +63,4 @@ class WebhookChannel(Channel):
         async with httpx.AsyncClient(timeout=self.timeout_seconds) as http:
             response = await http.post(url, content=body, headers=headers)
         if response.status_code >= 300:
-            raise ChannelError(f"webhook answered HTTP {response.status_code}")
+            raise http_refusal("webhook", response.status_code)
