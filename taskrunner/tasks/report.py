@@ -30,7 +30,6 @@ from taskrunner.tasks.declare import TaskContext, task_type
 from taskrunner.tasks.registry import TaskPayload, TaskResult
 from taskrunner.tasks.report_chart import ChartData, chart_data, draw_chart
 from taskrunner.tasks.report_files import ReportDocument, render_csv
-from taskrunner.tasks.report_pdf import render_pdf
 from taskrunner.tasks.report_table import ReportLayoutError, ReportTable, summarize
 
 KNOWN_REPORTS = "known_reports"
@@ -103,6 +102,10 @@ class ReportTask:
                 png = await asyncio.to_thread(draw_chart, chart, self._settings.data_dir)
                 picture = (chart.title, png)
             stage = "render"
+            # fpdf (with fontTools and numpy) takes about 0.4 s to import: every CLI
+            # command loads the task types, and only a report's run needs it.
+            from taskrunner.tasks.report_pdf import render_pdf
+
             pdf, pages = await asyncio.to_thread(render_pdf, doc, table, picture)
             stem = f"{payload.report_type}_{payload.period}_{file_stem(ctx.task_id)}"
             stage = "write"
