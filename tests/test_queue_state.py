@@ -191,6 +191,26 @@ def test_compressible_tasks_are_counted_as_measured_not_as_the_worst_case() -> N
     assert added > 1_000 and measures < added // 100, (added, measures)
 
 
+def test_a_burst_within_one_second_is_measured_again_rather_than_refused() -> None:
+    # A batch producer adds thousands of tasks in one second of workflow time: the
+    # estimate outgrows what was measured long before the state nears the budget.
+    state = _state()
+    measures = 0
+
+    def measure() -> tuple[int, int]:
+        nonlocal measures
+        measures += 1
+        return _sizes(state)
+
+    batch = [TaskSpec(type="noop", payload={"index": i}) for i in range(500)]
+    for start in range(0, state.config.max_active_tasks, len(batch)):
+        assert state.budget.fits(request_growth(batch), state.config, measure, T0), start
+        for i, spec in enumerate(batch):
+            state.add(spec, os.urandom(6).hex(), T0, NOOP)  # random, as the queue's ids
+    assert len(state.to_snapshot()) < state.config.state_budget_bytes / 2
+    assert measures <= 20, measures  # each one after the estimate at least doubled
+
+
 def _blob() -> TaskSpec:
     return TaskSpec(type="noop", payload={"blob": os.urandom(2_000).hex()})
 

@@ -64,7 +64,8 @@ class StateBudget:
     After a measurement the estimate is exact; each task added since counts its raw JSON
     bytes times twice the compression ratio last measured (never more than the worst
     case). The state is measured again when the estimate reaches the budget, at most once
-    a second of workflow time (measuring encodes the whole state).
+    a second of workflow time (measuring encodes the whole state) unless the estimate has
+    doubled since the last measurement.
     """
 
     def __init__(self, measured: int = 0) -> None:
@@ -97,7 +98,13 @@ class StateBudget:
         """
         if self.bound + incoming <= config.state_budget_bytes:
             return True
-        if self.measured_at is None or now - self.measured_at >= MEASURE_EVERY:
+        stale = self.measured_at is None or now - self.measured_at >= MEASURE_EVERY
+        # A batch producer adds thousands of tasks within one second of workflow time, and
+        # their estimate reaches the budget long before the state does: measure again once
+        # the estimate has grown by what was last measured (doubling keeps the cost of all
+        # measurements in proportion to the state's size).
+        outgrown = self.unmeasured * self.ratio >= self.measured
+        if stale or outgrown:
             encoded, raw = measure()
             self.measured, self.unmeasured, self.measured_at = encoded, 0, now
             self.ratio = min(WORST_RATIO, 2 * encoded / max(raw, 1))
