@@ -205,7 +205,7 @@ def test_a_burst_within_one_second_is_measured_again_rather_than_refused() -> No
     batch = [TaskSpec(type="noop", payload={"index": i}) for i in range(500)]
     for start in range(0, state.config.max_active_tasks, len(batch)):
         assert state.budget.fits(request_growth(batch), state.config, measure, T0), start
-        for i, spec in enumerate(batch):
+        for spec in batch:
             state.add(spec, os.urandom(6).hex(), T0, NOOP)  # random, as the queue's ids
     assert len(state.to_snapshot()) < state.config.state_budget_bytes / 2
     assert measures <= 20, measures  # each one after the estimate at least doubled
