@@ -71,6 +71,24 @@ async def test_paused_queue_full_to_its_budget_continues_as_new_and_runs_each_ta
     assert_accounted(stats)
 
 
+async def test_a_fast_batch_producer_fills_the_queue_to_its_task_limit_not_a_false_budget(
+    dev_client: Client, make_settings: Any
+) -> None:
+    # 10,000 small tasks in 500-task batches, as fast as the queue accepts them: the state
+    # stays near 0.2 MB, and the budget's estimate must not refuse it (it did at 7,000).
+    settings = make_settings()
+    limit = settings.queue.max_active_tasks
+    async with running_queue(dev_client, settings) as h:
+        await h.queue.create(paused=True)
+        specs = [TaskSpec(type="noop", payload={"n": n}) for n in range(limit)]
+        ids = (await h.queue.enqueue_batch(specs)).task_ids
+        # Full by count (max_active_tasks), not by the budget: the next one says so.
+        with pytest.raises(UserError, match=rf"is full \({limit} pending or running"):
+            await h.queue.enqueue(TaskSpec(type="noop", payload={"n": limit}))
+        stats = await h.queue.stats()
+    assert len(set(ids)) == limit and stats.pending == limit
+
+
 async def test_waiting_drains_leave_room_for_enqueue_and_pause(
     dev_client: Client, make_settings: Any
 ) -> None:
