@@ -4,11 +4,14 @@
   I/O library: workflows decide, activities act.
 - The core (everything under taskrunner/ but the CLI) never imports the CLI.
 - No module is over 300 lines.
+- The CLI loads no PDF or plotting library: every command would pay for it at start.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,6 +133,19 @@ def test_the_core_never_imports_the_cli() -> None:
         if not within(name, {"taskrunner.cli"})
     }
     assert not {n: i for n, i in offending.items() if i}
+
+
+LAZY_LIBRARIES = ("fpdf", "fontTools", "matplotlib")
+"""Loaded when a report is rendered, never when a command starts (fpdf alone: ~0.4 s)."""
+
+
+def test_the_cli_starts_without_the_report_libraries() -> None:
+    script = "import sys, taskrunner.cli; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "taskrunner.tasks.report" in loaded  # the task types are loaded...
+    assert not [m for m in loaded if m.split(".")[0] in LAZY_LIBRARIES]  # ...not these
 
 
 def test_no_module_is_over_300_lines() -> None:

@@ -131,6 +131,9 @@ async def test_queue_page_shows_tasks_by_state_and_its_actions_act(
         sections = {m[0]: m[1] for m in re.findall(r'data-state="(\w+)">(.*?)</table>', page, re.S)}
         assert set(sections) == {"scheduled", "failed"}
         assert later.task_id in sections["scheduled"] and "Cancel" in sections["scheduled"]
+        # The later task is in the pending count, and its list says it is pending too.
+        assert '<td class="n" data-count="pending">1</td>' in page
+        assert "<h2>Pending, due now</h2>" in page and "<h2>Pending, scheduled (" in page
         assert failing.task_id in sections["failed"] and "the disk is on fire" in sections["failed"]
         assert f"/queues/{queue.name}/tasks/{failing.task_id}/retry" in sections["failed"]
         ui = f"http://127.0.0.1:{dash_settings.ui_port}/namespaces/default/workflows/"

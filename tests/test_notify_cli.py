@@ -40,19 +40,21 @@ def test_notify_send_reports_each_channel_and_status_shows_the_alert(tmp_path: P
     assert "Counters: suppressed=1" in status.stdout
 
 
+def webhook_only(tmp_path: Path, url: str) -> dict[str, str]:
+    """Settings with the webhook channel alone on, at ``url``, retrying at once."""
+    return {
+        "TASKRUNNER_DATA_DIR": str(tmp_path / "data"),
+        "TASKRUNNER_NOTIFICATIONS__CONSOLE__ENABLED": "false",
+        "TASKRUNNER_NOTIFICATIONS__LOG__ENABLED": "false",
+        "TASKRUNNER_NOTIFICATIONS__WEBHOOK__ENABLED": "true",
+        "TASKRUNNER_NOTIFICATIONS__WEBHOOK__URL": url,
+        "TASKRUNNER_NOTIFICATIONS__RETRY_INITIAL_SECONDS": "0",
+    }
+
+
 def test_notify_send_exits_1_when_no_channel_delivers(tmp_path: Path) -> None:
-    result = run_cli(
-        "notify",
-        "send",
-        "hello",
-        cwd=tmp_path,
-        TASKRUNNER_DATA_DIR=str(tmp_path / "data"),
-        TASKRUNNER_NOTIFICATIONS__CONSOLE__ENABLED="false",
-        TASKRUNNER_NOTIFICATIONS__LOG__ENABLED="false",
-        TASKRUNNER_NOTIFICATIONS__WEBHOOK__ENABLED="true",
-        TASKRUNNER_NOTIFICATIONS__WEBHOOK__URL=f"http://127.0.0.1:{free_port()}/x",
-        TASKRUNNER_NOTIFICATIONS__RETRY_INITIAL_SECONDS="0",
-    )
+    url = f"http://127.0.0.1:{free_port()}/x"
+    result = run_cli("notify", "send", "hello", cwd=tmp_path, **webhook_only(tmp_path, url))
     assert result.returncode == 1
     assert "webhook  FAILED    attempts=3  ConnectError" in result.stdout
     assert "Not delivered." in result.stdout
@@ -101,3 +103,13 @@ def test_a_repeated_health_alert_updates_the_open_alert_that_notify_status_shows
     assert "Active alerts: 1\n  health-monitor/system-health [error] since " in status.stdout
     assert ", updated " in status.stdout and ": System health alert:" in status.stdout
     assert "Counters: updated=1" in status.stdout
+
+
+def test_notify_send_tries_a_webhook_that_answers_404_once(tmp_path: Path) -> None:
+    with http_peer() as peer:
+        peer.routes["/gone"] = (404, b"no such hook")
+        env = webhook_only(tmp_path, f"{peer.url}/gone")
+        result = run_cli("notify", "send", "hello", cwd=tmp_path, **env)
+    assert result.returncode == 1, result.stderr
+    assert "webhook  FAILED    attempts=1  webhook answered HTTP 404" in result.stdout
+    assert len(peer.requests) == 1  # a revoked hook answers the same to every retry

@@ -7,18 +7,20 @@ from collections import Counter
 
 from temporalio.api.enums.v1 import EventType
 
+from taskrunner.errors import RETRYABLE_HTTP_STATUS
 from taskrunner.observability import metrics
 from taskrunner.queue.models import TaskSpec
-from taskrunner.tasks.sources import RETRYABLE_STATUS
 from tests.helpers.cli import ROOT
 from tests.helpers.queue import QueueHarness
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_readme_lists_exactly_the_http_statuses_data_sync_retries() -> None:
-    listed = ", ".join(str(status) for status in sorted(RETRYABLE_STATUS))
-    assert f"HTTP {listed} (`RETRYABLE_STATUS`" in README
+def test_readme_lists_exactly_the_http_statuses_data_sync_and_channels_retry() -> None:
+    listed = ", ".join(str(status) for status in sorted(RETRYABLE_HTTP_STATUS))
+    assert f"HTTP {listed} (`RETRYABLE_HTTP_STATUS`" in README  # dataSync
+    flat = re.sub(r"\s+", " ", README)
+    assert f"an HTTP status other than {listed}, the `RETRYABLE_HTTP_STATUS`" in flat
     assert "501 Not Implemented" in README  # said to be final, as the code has it
 
 

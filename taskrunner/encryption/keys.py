@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from taskrunner.errors import ConfigError
+from taskrunner.settings import Settings
 from taskrunner.settings.encryption import EncryptionSettings
+from taskrunner.settings.problems import env_name
 
 KEY_BYTES = 32
 """AES-256."""
 KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 """What a key id may hold (it is stored in every payload's metadata)."""
-KEY_FILE_ENV = "TASKRUNNER_ENCRYPTION__KEY_FILE"
-"""The environment variable that sets ``encryption.key_file``, for messages."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def load_keys(settings: EncryptionSettings) -> KeyRing | None:
         return None
     where = f"encryption.key_file {settings.key_file}"
     fix = (
-        f"point encryption.key_file ({KEY_FILE_ENV}) at a file of key lines, made with: "
+        f"point encryption.key_file ({env_name(Settings, ('encryption', 'key_file'))}) at a file of key lines, made with: "
         f"taskrunner encryption-key >> {settings.key_file} (keep it 0600), or unset it"
     )
     try:

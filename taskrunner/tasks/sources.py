@@ -37,8 +37,6 @@ from taskrunner.tasks.source_policy import (
 if TYPE_CHECKING:
     from taskrunner.settings import Settings
 
-RETRYABLE_STATUS = RETRYABLE_HTTP_STATUS
-"""HTTP statuses that say "try again later"; any other error status is final."""
 MAX_REDIRECTS = 5
 """Redirects followed, each checked like the source itself, before the source is refused."""
 SIZE_SETTING = "data_sync.max_source_bytes"
@@ -93,7 +91,7 @@ class RecordSource:
     async def _body(self, url: str, response: httpx.Response) -> bytes:
         if response.status_code >= 400:
             message = f"source {url} answered HTTP {response.status_code}"
-            if response.status_code in RETRYABLE_STATUS:
+            if response.status_code in RETRYABLE_HTTP_STATUS:
                 raise ApplicationError(message, type=SOURCE_UNAVAILABLE)
             raise invalid_task_data(message)
         declared = response.headers.get("content-length", "")
