@@ -15,10 +15,10 @@ from taskrunner.tasks.registry import TaskType
 from tests.helpers.queue import SamplePayload
 
 
-def test_email_is_bundled_by_ten_report_and_data_sync_run_alone() -> None:
+def test_email_is_bundled_by_thirty_report_and_data_sync_run_alone() -> None:
     email, report, sync = (BUILTIN_TASK_TYPES[n] for n in ("email", "report", "dataSync"))
-    assert (email.bundle, report.bundle, sync.bundle) == (10, 1, 1)
-    assert email.execution("task_email").bundle == 10
+    assert (email.bundle, report.bundle, sync.bundle) == (30, 1, 1)
+    assert email.execution("task_email").bundle == 30
 
 
 def test_settings_change_a_types_bundle(make_settings: Any) -> None:

@@ -27,6 +27,8 @@ LEASE_GRACE = timedelta(seconds=30)
 """Beyond its start-to-close timeout, how long an adopted attempt may take to report."""
 LOST_ATTEMPT = "AttemptLost"
 """Error type of an adopted attempt whose outcome never came (its worker was lost)."""
+ATTEMPT_TIMEOUT = "AttemptTimeout"
+"""Error type of a task in a bundled call that ran out of its type's timeout (retryable)."""
 
 
 class AttemptFailure(BaseModel):

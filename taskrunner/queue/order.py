@@ -46,6 +46,10 @@ class RunOrder:
             heapq.heappop(self.ready)
         return bool(self.ready)
 
+    def peek_ready(self, now: datetime) -> TaskRecord | None:
+        """The next due task, left in the order (None: none is due)."""
+        return self._tasks[self.ready[0][2]] if self.has_ready(now) else None
+
     def pop_ready(self, now: datetime) -> TaskRecord | None:
         """The next due task (taken out of the order), or None."""
         if not self.has_ready(now):

@@ -96,6 +96,10 @@ class QueueState:
     def next_wake(self) -> datetime | None:
         return self.order.next_wake()
 
+    def next_ready(self, now: datetime) -> TaskRecord | None:
+        """The task :meth:`start_next` would start now, left pending (None: none is due)."""
+        return self.order.peek_ready(now)
+
     def start_next(self, now: datetime) -> TaskRecord | None:
         """Mark the next due task running (one more attempt) and return it."""
         record = self.order.pop_ready(now)

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         AttemptReport,
     )
     from taskrunner.queue.budget import CONTINUE_AS_NEW_LIMIT
-    from taskrunner.queue.bundles import Bundles, run_bundle
+    from taskrunner.queue.bundles import Bundles, Call, run_bundle
     from taskrunner.queue.enqueue import QueueEnqueue
     from taskrunner.queue.models import (
         QueueInput,
@@ -73,6 +73,8 @@ class TaskQueueWorkflow(QueueEnqueue):
         """Failure notifications in flight."""
         self._in_bundles = 0
         """Tasks in bundled calls (the fast path): a continue-as-new waits for them."""
+        self._waiting = 0
+        """Tasks in bundled calls that hold no slot: they wait in their call for one."""
         self._timer_at: datetime | None = None
         self._children: set[asyncio.Task[None]] = set()
         """Task runs and timers in flight (a reference keeps them from being collected)."""
@@ -153,7 +155,7 @@ class TaskQueueWorkflow(QueueEnqueue):
     def _can_start(self) -> bool:
         return (
             not self._state.paused
-            and self._state.running < self._config.max_concurrency
+            and self._state.running - self._waiting < self._config.max_concurrency
             and self._state.has_ready(workflow.now())
         )
 
@@ -196,14 +198,16 @@ class TaskQueueWorkflow(QueueEnqueue):
                 break
             if bundles.bundled(record):
                 if full := bundles.add(record):
-                    self._spawn(self._run_bundle(full))
+                    self._start_call(full)
             else:
                 self._attempts[record.id] = detach_at(record)
                 self._spawn(self._run_task(record))
             if interval:
                 await workflow.sleep(interval)  # a durable timer between two starts
+        if not (self._state.paused or self._continue_as_new_due()):
+            bundles.top_up(workflow.now())
         for rest in bundles.rest():
-            self._spawn(self._run_bundle(rest))
+            self._start_call(rest)
 
     async def _run_task(self, record: TaskRecord) -> None:
         attempts = record.attempts
@@ -214,13 +218,20 @@ class TaskQueueWorkflow(QueueEnqueue):
         if record.status == TaskStatus.RUNNING and record.attempts == attempts:
             self._settle(record, outcome)
 
-    async def _run_bundle(self, records: list[TaskRecord]) -> None:
-        self._in_bundles += len(records)
+    def _start_call(self, call: Call) -> None:
+        # Counted now, before the next look at the slots: the call holds only its width.
+        self._in_bundles += len(call.records)
+        self._waiting += call.waiting
+        self._spawn(self._run_bundle(call))
+
+    async def _run_bundle(self, call: Call) -> None:
+        records = call.records
         attempts = [record.attempts for record in records]
         try:
-            outcomes = await run_bundle(self._state, records)
+            outcomes = await run_bundle(self._state, call)
         finally:
             self._in_bundles -= len(records)
+            self._waiting -= call.waiting
         for record, attempt, outcome in zip(records, attempts, outcomes, strict=True):
             if record.status == TaskStatus.RUNNING and record.attempts == attempt:
                 self._settle(record, outcome)

@@ -46,12 +46,14 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 @contextlib.asynccontextmanager
-async def heartbeating(progress: Callable[[], Any]) -> AsyncIterator[None]:
+async def heartbeating(progress: Callable[[], Any], *, at_once: bool = True) -> AsyncIterator[None]:
     """Heartbeat ``progress()`` in the background while the body runs.
 
     Blocking steps run in threads; this keeps the activity's heartbeat alive
     through a long one (a dead worker is still noticed: its heartbeats stop).
     Called outside an activity (a direct call, as ``notify send`` makes), it does nothing.
+    ``at_once=False`` waits one interval before the first beat: a body that ends sooner
+    costs the server no heartbeat at all.
     """
     if not activity.in_activity():
         yield
@@ -60,6 +62,8 @@ async def heartbeating(progress: Callable[[], Any]) -> AsyncIterator[None]:
     interval = (timeout / 3 if timeout else DEFAULT_HEARTBEAT_INTERVAL).total_seconds()
 
     async def beat() -> None:
+        if not at_once:
+            await asyncio.sleep(interval)
         while True:
             activity.heartbeat(progress())
             await asyncio.sleep(interval)

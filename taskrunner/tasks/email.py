@@ -100,7 +100,7 @@ class Outbox:
         return path
 
 
-@task_type("email", payload=EmailPayload, timeout=timedelta(seconds=60), bundle=10)
+@task_type("email", payload=EmailPayload, timeout=timedelta(seconds=60), bundle=30)
 class EmailTask:
     """The task_email activity. SMTP when ``smtp.host`` is set, else the outbox folder."""
 

@@ -90,12 +90,13 @@ class TaskType:
         heartbeat_timeout: An attempt that stops heartbeating this long is retried.
         retry_policy: Attempts and backoff; the queue applies it itself.
         bundle: The fast path for short tasks: up to this many ready tasks of the type
-            run in one activity call, concurrently, each with its own outcome (three
-            history events and one activity task round trip per call, not per task).
-            Attempts, the failed list, retries and idempotency keys work as for single
-            tasks; a worker lost mid-call fails that call's attempts, which retry. At
+            run in one activity call, as many at once as the queue has free slots, each
+            with its own outcome and within its own timeout (three history events and
+            one activity task round trip per call, not per task). Attempts, the failed
+            list, retries and idempotency keys work as for single tasks; a worker lost
+            mid-call fails the attempts its heartbeats had not reported, which retry. At
             most ``BUNDLE_MAX_TIMEOUT`` per attempt and no heartbeat timeout (a task in a
-            bundle cannot heartbeat alone).
+            bundle cannot heartbeat alone: the call heartbeats for it).
     """
 
     name: str
