@@ -16,6 +16,8 @@ from pathlib import Path
 from bench.figures import FULL, QUICK, measure, test_suite_figure
 from bench.harness import Figure, dev_server
 from bench.peer.figures import measure_peer
+from taskrunner.settings import load_settings
+from taskrunner.worker import use_task_threads
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 
@@ -28,6 +30,8 @@ def progress(figure: Figure) -> None:
 
 
 async def run(args: argparse.Namespace) -> list[Figure]:
+    # The worker process's thread pool for blocking task steps, as `taskrunner worker` has.
+    use_task_threads(load_settings().worker)
     sizes = QUICK if args.quick else FULL
     if args.runs is not None:
         sizes = replace(sizes, runs=args.runs)
