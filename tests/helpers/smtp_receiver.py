@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -38,6 +39,11 @@ class Mailbox:
     """Messages offered (DATA commands), accepted or not."""
     connections: int = 0
     """EHLO greetings: one per connection (plus one after each STARTTLS)."""
+    data_delay: float = 0.0
+    """Seconds each DATA command takes to answer (a slow server: sends overlap more)."""
+    in_flight: int = 0
+    max_in_flight: int = 0
+    """Most DATA commands being answered at once: how many emails were sent at once."""
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
@@ -103,6 +109,12 @@ def smtp_receiver(
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             box.data_commands += 1
+            box.in_flight += 1
+            box.max_in_flight = max(box.max_in_flight, box.in_flight)
+            try:
+                await asyncio.sleep(box.data_delay)
+            finally:
+                box.in_flight -= 1
             if box.replies:
                 return box.replies.pop(0)
             parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
