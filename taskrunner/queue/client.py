@@ -10,6 +10,7 @@ bounded backoff.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -44,8 +45,22 @@ QUERY_TIMEOUT = timedelta(seconds=10)
 """A drain's reading waits this long for the queue's worker to answer."""
 QUERY_BUSY = (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED)
 """What a query answers when no workflow task could take it in time (read again)."""
-DRAIN_POLL = (0.02, 0.1)
-"""First and longest wait between two readings of a drain, in seconds."""
+DRAIN_POLL = (0.02, 0.5)
+"""Shortest and longest wait between two readings of a drain, in seconds."""
+
+
+def next_reading(
+    before: models.DrainResult, now: models.DrainResult, seconds: float, last: float
+) -> float:
+    """Seconds until a drain is read again: half the time its waiting tasks take at the
+    rate they finished since the last reading (``seconds`` ago), so the end is read soon
+    after it comes while a busy queue answers few queries (each costs its worker a
+    workflow task); half as long again as ``last`` while none finishes."""
+    shortest, longest = DRAIN_POLL
+    finished = now.processed - before.processed
+    if finished <= 0 or seconds <= 0:
+        return min(max(last * 1.5, shortest), longest)
+    return min(max(now.waiting * seconds / finished / 2, shortest), longest)
 
 
 class QueueClient:
@@ -161,12 +176,11 @@ class QueueClient:
         request = models.DrainRequest(max_outcomes=max_outcomes, through_retries=through_retries)
         status = await self._update(TaskQueueWorkflow.drain, request)
         ref = models.DrainRef(drain_id=status.drain_id)
-        delay = DRAIN_POLL[0]
+        delay, read_at = DRAIN_POLL[0], time.monotonic()
         if progress is not None and not (status.done or status.paused):
             progress(status)
         while not (status.done or status.paused):
             await asyncio.sleep(delay)
-            delay = min(delay * 1.5, DRAIN_POLL[1])
             try:
                 found = await self._call(
                     lambda: self.handle.query(
@@ -176,12 +190,15 @@ class QueueClient:
             except RPCError as err:
                 if err.status not in QUERY_BUSY:
                     raise
+                delay = min(delay * 1.5, DRAIN_POLL[1])
                 continue  # the queue is between runs or busy: read it again
             if found is None:
                 raise UserError(f"queue {self.name!r} forgot this drain; drain again")
             if progress is not None and found != status:
                 progress(found)
-            status = found
+            now = time.monotonic()
+            delay = next_reading(status, found, now - read_at, delay)
+            status, read_at = found, now
         return status
 
     async def _update(self, update: Any, *args: Any) -> Any:
