@@ -37,3 +37,18 @@ async def test_recorded_history_replays(name: str) -> None:
     )
     # No task types given: a queue's decisions come from its history alone.
     await replayer.replay_workflow(history)
+
+
+async def test_a_queue_from_before_topped_up_calls_replays_unchanged() -> None:
+    """Recorded with the code before bundled calls were topped up (commit 1cdedf4): a queue
+    of ``max_concurrency`` 3 whose bundled type takes 10 a call, so its calls carried 3
+    tasks each. Topped up, they would carry 10 (other activity ids): the new behaviour
+    applies under ``workflow.patched``, and this run replays as it was."""
+    path = HISTORIES / "before_top_up" / "queue_bundles.json"
+    history = WorkflowHistory.from_json("replay-before-top-up", path.read_text())
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+    await replayer.replay_workflow(history)

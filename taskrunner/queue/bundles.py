@@ -41,6 +41,9 @@ with workflow.unsafe.imports_passed_through():
 
 RUN_BUNDLE = "run_task_bundle"
 """The worker's activity that runs a bundle (taskrunner/queue/bundle_activity.py)."""
+TOPPED_UP = "bundle-calls-topped-up"
+"""The patch that calls are topped up under (a run from before replays without it: its
+calls, and their activity ids, stay as they were)."""
 CALL_HEARTBEAT = timedelta(seconds=10)
 """A call's heartbeat timeout: how soon a call whose worker was lost is given up."""
 CALL_MARGIN = timedelta(seconds=5)

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         AttemptReport,
     )
     from taskrunner.queue.budget import CONTINUE_AS_NEW_LIMIT
-    from taskrunner.queue.bundles import Bundles, Call, run_bundle
+    from taskrunner.queue.bundles import TOPPED_UP, Bundles, Call, run_bundle
     from taskrunner.queue.enqueue import QueueEnqueue
     from taskrunner.queue.models import (
         QueueInput,
@@ -204,7 +204,7 @@ class TaskQueueWorkflow(QueueEnqueue):
                 self._spawn(self._run_task(record))
             if interval:
                 await workflow.sleep(interval)  # a durable timer between two starts
-        if not (self._state.paused or self._continue_as_new_due()):
+        if not (self._state.paused or self._continue_as_new_due()) and workflow.patched(TOPPED_UP):
             bundles.top_up(workflow.now())
         for rest in bundles.rest():
             self._start_call(rest)
