@@ -73,6 +73,8 @@ class TaskQueueWorkflow(QueueEnqueue):
         """Failure notifications in flight."""
         self._in_bundles = 0
         """Tasks in bundled calls (the fast path): a continue-as-new waits for them."""
+        self._top_up = False
+        """Whether calls are topped up with tasks that wait for a slot (bundles.py)."""
         self._waiting = 0
         """Tasks in bundled calls that hold no slot: they wait in their call for one."""
         self._timer_at: datetime | None = None
@@ -81,6 +83,9 @@ class TaskQueueWorkflow(QueueEnqueue):
 
     @workflow.run
     async def run(self, params: QueueInput) -> None:
+        # Asked first, in the run's first workflow task: a run from before topped-up calls
+        # has no marker there and keeps its calls as they were for the rest of the run.
+        self._top_up = workflow.patched(TOPPED_UP)
         self._spawn(self._show_gauges())
         try:
             await self._tags.start(self._config.name, sorted(self._state.counts))
@@ -204,7 +209,7 @@ class TaskQueueWorkflow(QueueEnqueue):
                 self._spawn(self._run_task(record))
             if interval:
                 await workflow.sleep(interval)  # a durable timer between two starts
-        if not (self._state.paused or self._continue_as_new_due()) and workflow.patched(TOPPED_UP):
+        if self._top_up and not (self._state.paused or self._continue_as_new_due()):
             bundles.top_up(workflow.now())
         for rest in bundles.rest():
             self._start_call(rest)
