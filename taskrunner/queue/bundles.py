@@ -80,7 +80,7 @@ class BundleProgress(BaseModel):
     """By index in ``BundleInput.tasks``."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Call:
     """The started tasks of one bundled call, in run order."""
 

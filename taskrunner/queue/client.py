@@ -56,11 +56,15 @@ def next_reading(
     rate they finished since the last reading (``seconds`` ago), so the end is read soon
     after it comes while a busy queue answers few queries (each costs its worker a
     workflow task); half as long again as ``last`` while none finishes."""
-    shortest, longest = DRAIN_POLL
     finished = now.processed - before.processed
     if finished <= 0 or seconds <= 0:
-        return min(max(last * 1.5, shortest), longest)
-    return min(max(now.waiting * seconds / finished / 2, shortest), longest)
+        return _within(last * 1.5)
+    return _within(now.waiting * seconds / finished / 2)
+
+
+def _within(seconds: float) -> float:
+    shortest, longest = DRAIN_POLL
+    return min(max(seconds, shortest), longest)
 
 
 class QueueClient:
@@ -190,7 +194,7 @@ class QueueClient:
             except RPCError as err:
                 if err.status not in QUERY_BUSY:
                     raise
-                delay = min(delay * 1.5, DRAIN_POLL[1])
+                delay = _within(delay * 1.5)
                 continue  # the queue is between runs or busy: read it again
             if found is None:
                 raise UserError(f"queue {self.name!r} forgot this drain; drain again")

@@ -71,12 +71,10 @@ class TaskQueueWorkflow(QueueEnqueue):
         """Attempts this run started and still waits for: task id -> when it may detach."""
         self._notifying = 0
         """Failure notifications in flight."""
-        self._in_bundles = 0
-        """Tasks in bundled calls (the fast path): a continue-as-new waits for them."""
+        self._calls: list[Call] = []
+        """Bundled calls in flight (the fast path): a continue-as-new waits for them."""
         self._top_up = False
         """Whether calls are topped up with tasks that wait for a slot (bundles.py)."""
-        self._waiting = 0
-        """Tasks in bundled calls that hold no slot: they wait in their call for one."""
         self._timer_at: datetime | None = None
         self._children: set[asyncio.Task[None]] = set()
         """Task runs and timers in flight (a reference keeps them from being collected)."""
@@ -136,7 +134,7 @@ class TaskQueueWorkflow(QueueEnqueue):
         now = workflow.now()
         return (
             not self._notifying
-            and not self._in_bundles
+            and not self._calls
             and all(at + CLOCK_MARGIN <= now for at in self._attempts.values())
         )
 
@@ -158,9 +156,11 @@ class TaskQueueWorkflow(QueueEnqueue):
         )
 
     def _can_start(self) -> bool:
+        # Tasks waiting inside a call for one of its slots are running but hold no slot.
+        waiting = sum(call.waiting for call in self._calls)
         return (
             not self._state.paused
-            and self._state.running - self._waiting < self._config.max_concurrency
+            and self._state.running - waiting < self._config.max_concurrency
             and self._state.has_ready(workflow.now())
         )
 
@@ -224,9 +224,8 @@ class TaskQueueWorkflow(QueueEnqueue):
             self._settle(record, outcome)
 
     def _start_call(self, call: Call) -> None:
-        # Counted now, before the next look at the slots: the call holds only its width.
-        self._in_bundles += len(call.records)
-        self._waiting += call.waiting
+        # Listed now, before the next look at the slots: the call holds only its width.
+        self._calls.append(call)
         self._spawn(self._run_bundle(call))
 
     async def _run_bundle(self, call: Call) -> None:
@@ -235,8 +234,7 @@ class TaskQueueWorkflow(QueueEnqueue):
         try:
             outcomes = await run_bundle(self._state, call)
         finally:
-            self._in_bundles -= len(records)
-            self._waiting -= call.waiting
+            self._calls.remove(call)
         for record, attempt, outcome in zip(records, attempts, outcomes, strict=True):
             if record.status == TaskStatus.RUNNING and record.attempts == attempt:
                 self._settle(record, outcome)
